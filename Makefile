@@ -1,0 +1,39 @@
+# ncl_landscape: `make figures` regenerates the paper's figures, `make test` runs the tests.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+JAX_EXTRA ?=
+# quick on a CPU, paper where JAX sees a GPU or TPU; PROFILE=... overrides.
+PROFILE ?= $(shell [ -x $(PY) ] && $(PY) -c "import jax; print('quick' if jax.default_backend() == 'cpu' else 'paper')" 2>/dev/null)
+OUT ?= results
+EXPERIMENTS ?= fig1 fig2
+
+.PHONY: install test figures bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev$(if $(JAX_EXTRA),$(comma)$(JAX_EXTRA))]'
+
+comma := ,
+
+install: $(PY)
+	@$(PY) -c "import jax; print('jax', jax.__version__, 'backend', jax.default_backend())"
+
+test: install
+	$(PY) -m pytest tests
+
+figures: install
+	@profile=$${PROFILE:-$$($(PY) -c "import jax; print('quick' if jax.default_backend() == 'cpu' else 'paper')")}; \
+	echo "profile: $$profile"; \
+	for e in $(EXPERIMENTS); do \
+	  $(PY) -m experiments.$$e --profile=$$profile --out_dir=$(OUT) || exit 1; \
+	done; \
+	$(PY) -m experiments.report --out_dir=$(OUT)
+
+bench: install
+	$(PY) -m experiments.bench --out_dir=$(OUT)
+
+clean:
+	rm -rf $(OUT) figures .pytest_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

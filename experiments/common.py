@@ -1,0 +1,106 @@
+"""Flags shared by the experiment binaries, profile resolution and input checks.
+
+All flags are defined here, once, so binaries and tests can import any number of
+experiment modules. Values arrive as strings and are checked here, before any
+compute: a bad value exits with one line naming the flag and its allowed range.
+"""
+from __future__ import annotations
+
+import sys
+
+from absl import flags
+
+from ncl_landscape.config import check_hyper_values
+
+PROFILES = ("smoke", "quick", "paper")
+
+flags.DEFINE_string("profile", "quick", "smoke (seconds), quick (a 2-core CPU) or paper.")
+flags.DEFINE_string("out_dir", "results", "Results directory; the experiment writes out_dir/<id>/.")
+flags.DEFINE_string("seeds", None, "Number of seeds (positive integer); overrides the profile.")
+flags.DEFINE_string("epochs", None, "Training epochs (positive integer); overrides the profile.")
+flags.DEFINE_string("log_every", None, "Epochs between logged curve points; overrides the profile.")
+flags.DEFINE_string("sparsities", None, "Comma-separated sparsities in (0, 1].")
+flags.DEFINE_string("mask_probs", None, "Comma-separated mask probabilities in [0, 1).")
+flags.DEFINE_string("lr", None, "SGD learning rate > 0; overrides the profile.")
+flags.DEFINE_string("base_seed", "0", "Root PRNG seed (integer >= 0).")
+flags.DEFINE_string("latent", None, "fixed_count (authors' code) or bernoulli (paper text).")
+flags.DEFINE_string("cl_masks", "dependent",
+                    "CL augmentation: dependent (as the authors ran the figures) or independent "
+                    "(the paper's text).")
+flags.DEFINE_string("batch_norm", "code",
+                    "code: NCL without BN, CL with BN (as run); caption: BN on both.")
+flags.DEFINE_string("one_hot_sign", "code",
+                    "Figure 1 latent signs: code (NCL one sign per data set, CL always +1) or "
+                    "per_sample (the paper's text).")
+
+FLAGS = flags.FLAGS
+
+
+class FlagError(ValueError):
+  """A flag value outside its domain; the message names the flag and the range."""
+
+
+def _int_flag(name: str, value: str, minimum: int) -> int:
+  try:
+    parsed = int(value)
+  except ValueError:
+    raise FlagError(f"--{name} must be an integer >= {minimum}; got {value!r}") from None
+  if parsed < minimum:
+    raise FlagError(f"--{name} must be an integer >= {minimum}; got {parsed}")
+  return parsed
+
+
+def _float_list_flag(name: str, value: str, hyper_name: str) -> tuple[float, ...]:
+  try:
+    parsed = tuple(float(v) for v in value.split(",") if v.strip())
+  except ValueError:
+    raise FlagError(f"--{name} must be a comma-separated list of numbers; got {value!r}") from None
+  if not parsed:
+    raise FlagError(f"--{name} must list at least one value")
+  try:
+    check_hyper_values(hyper_name, parsed)
+  except ValueError as e:
+    raise FlagError(f"--{name}: {e}") from None
+  return parsed
+
+
+def _choice_flag(name: str, value: str, allowed: tuple[str, ...]) -> str:
+  if value not in allowed:
+    raise FlagError(f"--{name} must be one of {', '.join(allowed)}; got {value!r}")
+  return value
+
+
+def resolve_settings(profiles: dict, uses: tuple[str, ...] = ()) -> dict:
+  """The profile's settings overridden by the flags given; raises FlagError on bad input.
+
+  profiles: profile name -> settings dict (seeds, epochs, log_every, lr, and the
+  experiment's own keys such as sparsities or mask_probs). uses: the optional flags
+  this experiment reads (e.g. 'cl_masks').
+  """
+  profile = _choice_flag("profile", FLAGS.profile, PROFILES)
+  settings = dict(profiles[profile], profile=profile, out_dir=FLAGS.out_dir)
+  for name in ("seeds", "epochs", "log_every"):
+    if getattr(FLAGS, name) is not None:
+      settings[name] = _int_flag(name, getattr(FLAGS, name), 1)
+  settings["base_seed"] = _int_flag("base_seed", FLAGS.base_seed, 0)
+  settings["log_every"] = min(settings["log_every"], settings["epochs"])
+  if FLAGS.lr is not None:
+    settings["lr"] = _float_list_flag("lr", FLAGS.lr, "lr")[0]
+  for name, hyper_name in (("sparsities", "sparsity"), ("mask_probs", "mask_prob")):
+    if getattr(FLAGS, name) is not None and name in settings:
+      settings[name] = _float_list_flag(name, getattr(FLAGS, name), hyper_name)
+  choices = {"latent": ("fixed_count", "bernoulli"), "cl_masks": ("dependent", "independent"),
+             "batch_norm": ("code", "caption"), "one_hot_sign": ("code", "per_sample")}
+  for name in uses:
+    value = getattr(FLAGS, name)
+    settings[name] = settings.get(name) if value is None else _choice_flag(name, value, choices[name])
+  return settings
+
+
+def settings_or_exit(profiles: dict, uses: tuple[str, ...] = ()) -> dict:
+  """resolve_settings, or one line on stderr and exit status 2."""
+  try:
+    return resolve_settings(profiles, uses)
+  except FlagError as e:
+    print(f"error: {e}", file=sys.stderr)
+    sys.exit(2)

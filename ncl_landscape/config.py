@@ -1,0 +1,181 @@
+"""Run configuration: static choices (shapes, variants) and traced hyperparameters.
+
+A `RunConfig` fixes everything that changes array shapes or the structure of the
+computation; it is hashable and closed over by `train.make_train`. A `Hyper` holds
+the scalars a grid sweeps (sparsity, mask probability, learning rate, temperature):
+they are traced arguments, so one compile serves a whole figure.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import NamedTuple
+
+LATENTS = ("bernoulli", "fixed_count", "one_hot", "zero_one")
+ONE_HOT_SIGNS = ("per_sample", "per_dataset", "positive")
+DICTIONARIES = ("orthonormal", "identity")
+ACTIVATIONS = ("srelu_code", "srelu_paper", "relu", "linear")
+BIAS_INITS = ("zero", "uniform")
+METHODS = ("ncl", "cl")
+NCL_FORMS = ("cosine", "inner")
+MASKS = ("independent", "dependent")
+ALTERNATIONS = ("per_batch", "pair")
+OPTIMIZERS = ("sgd", "momentum", "adam")
+MASK_RNGS = ("hash", "threefry")
+
+
+def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
+  if value not in allowed:
+    raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+
+
+def _check_positive(name: str, value: int) -> None:
+  if value < 1:
+    raise ValueError(f"{name} must be a positive integer; got {value}")
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+  """Sparse coding model x = M z + eps (PAPER.md Eq. 1).
+
+  latent: 'bernoulli' (paper: i.i.d. {-1,0,+1}, P(z_i != 0) = sparsity, at least one
+    non-zero), 'fixed_count' (authors' code: a fixed number of -1 and +1 per sample),
+    'one_hot' (Figure 1), 'zero_one' ({0,1}, at least one non-zero).
+  one_hot_sign: 'per_sample' (paper text), 'per_dataset' (NCL script), 'positive' (CL script).
+  noise_std: s0; None means the code's default sqrt(ln d) / d.
+  """
+  n: int = 3000
+  p: int = 50
+  d: int = 10
+  latent: str = "fixed_count"
+  one_hot_sign: str = "per_sample"
+  dictionary: str = "orthonormal"
+  noise_std: float | None = None
+
+  @property
+  def noise(self) -> float:
+    return math.sqrt(math.log(self.d)) / self.d if self.noise_std is None else self.noise_std
+
+  def validate(self) -> None:
+    for name in ("n", "p", "d"):
+      _check_positive(name, getattr(self, name))
+    if self.d > self.p:
+      raise ValueError(f"d must be <= p for a column-orthonormal M; got d={self.d}, p={self.p}")
+    _check_choice("latent", self.latent, LATENTS)
+    _check_choice("one_hot_sign", self.one_hot_sign, ONE_HOT_SIGNS)
+    _check_choice("dictionary", self.dictionary, DICTIONARIES)
+    if self.noise_std is not None and not self.noise_std >= 0:
+      raise ValueError(f"noise_std must be >= 0; got {self.noise_std}")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+  """Encoder h(a) = act(BN(W a + b)), W in R^{m x p} (Section 4.1).
+
+  activation: 'srelu_code' (relu(u) - relu(2b - u), the authors' code), 'srelu_paper'
+    (Eq. 14 on u = W a, threshold b), 'relu', 'linear'.
+  bias_init: 'zero' (paper text) or 'uniform' U(-1/sqrt(p), 1/sqrt(p)) (code).
+  init_std: std of W's entries; None means sqrt(1 / (p d)).
+  """
+  m: int = 50
+  activation: str = "srelu_code"
+  bias_init: str = "uniform"
+  batch_norm: bool = False
+  normalize_repr: bool = False
+  init_std: float | None = None
+
+  def validate(self) -> None:
+    _check_positive("m", self.m)
+    _check_choice("activation", self.activation, ACTIVATIONS)
+    _check_choice("bias_init", self.bias_init, BIAS_INITS)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+  """Optimisation and method structure.
+
+  method: 'ncl' (online + target encoders, alternating steps, Eq. 4 / Eq. 6) or 'cl'
+    (one shared encoder, NT-Xent Eq. 9).
+  ncl_form: 'cosine' (Eq. 4, normalised outputs, as coded) or 'inner' (Eq. 6).
+  mask: 'independent' (Eq. 3) or 'dependent' (Eq. 2).
+  alternation: 'per_batch' (the side trained flips every batch and restarts with the
+    online side each epoch, as coded) or 'pair' (an online then a target step per batch).
+  drop_last: drop the last partial batch (the code's SimCLR loader) or keep it with
+    per-sample weights (the code's NCL loader).
+  log_every: epochs between logged points of the curves.
+  mask_rng: bit source of the masks, 'hash' (fast) or 'threefry' (see augment.py).
+  """
+  method: str = "ncl"
+  ncl_form: str = "cosine"
+  mask: str = "independent"
+  alternation: str = "per_batch"
+  optimizer: str = "sgd"
+  batch_size: int = 512
+  drop_last: bool = False
+  epochs: int = 8000
+  log_every: int = 80
+  mask_rng: str = "hash"
+
+  def validate(self) -> None:
+    _check_choice("method", self.method, METHODS)
+    _check_choice("ncl_form", self.ncl_form, NCL_FORMS)
+    _check_choice("mask", self.mask, MASKS)
+    _check_choice("alternation", self.alternation, ALTERNATIONS)
+    _check_choice("optimizer", self.optimizer, OPTIMIZERS)
+    _check_choice("mask_rng", self.mask_rng, MASK_RNGS)
+    for name in ("batch_size", "epochs", "log_every"):
+      _check_positive(name, getattr(self, name))
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+  data: DataConfig = DataConfig()
+  model: ModelConfig = ModelConfig()
+  train: TrainConfig = TrainConfig()
+
+  def validate(self) -> "RunConfig":
+    self.data.validate()
+    self.model.validate()
+    self.train.validate()
+    if self.train.drop_last and self.train.batch_size > self.data.n:
+      raise ValueError(
+          f"batch_size must be <= n when drop_last; got batch_size={self.train.batch_size}, "
+          f"n={self.data.n}")
+    return self
+
+  @property
+  def steps_per_epoch(self) -> int:
+    n, b = self.data.n, self.train.batch_size
+    return n // b if self.train.drop_last else -(-n // b)
+
+  def replace(self, **sections) -> "RunConfig":
+    """Replace fields by section: cfg.replace(train=dict(epochs=10), model=dict(m=20))."""
+    new = {k: dataclasses.replace(getattr(self, k), **v) for k, v in sections.items()}
+    return dataclasses.replace(self, **new)
+
+  def to_dict(self) -> dict:
+    return dataclasses.asdict(self)
+
+
+class Hyper(NamedTuple):
+  """Traced scalars of one run; a grid stacks them along a leading run axis."""
+  sparsity: float = 0.1
+  mask_prob: float = 0.5
+  lr: float = 0.005
+  temperature: float = 0.05
+
+
+HYPER_RANGES = {
+    "sparsity": ("(0, 1]", lambda v: 0 < v <= 1),
+    "mask_prob": ("[0, 1)", lambda v: 0 <= v < 1),
+    "lr": ("(0, inf)", lambda v: 0 < v < math.inf),
+    "temperature": ("(0, inf)", lambda v: 0 < v < math.inf),
+}
+
+
+def check_hyper_values(name: str, values) -> None:
+  """Raises ValueError naming the swept scalar and its range if any value is outside it."""
+  allowed, ok = HYPER_RANGES[name]
+  bad = [v for v in values if not ok(v)]
+  if bad:
+    raise ValueError(f"{name} must lie in {allowed}; got {bad[0]}")

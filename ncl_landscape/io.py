@@ -1,0 +1,102 @@
+"""Results on disk: config.json, summary.csv, curves.npz (CONTRACT.md).
+
+Every file is written to a temporary name and renamed into place, so a reader never
+sees a half-written file.
+"""
+from __future__ import annotations
+
+import csv
+import importlib.metadata
+import io as _io
+import json
+import math
+import os
+import platform
+import tempfile
+
+import jax
+import numpy as np
+
+SUMMARY_COLUMNS = (
+    "experiment", "method", "seed", "sparsity", "mask_prob", "warm_start_c", "epochs",
+    "maxcos_max", "maxcos_median", "maxcos_min", "final_loss", "status",
+    "lr", "temperature", "support_match", "false_support", "sparsity_gap",
+)
+PACKAGES = ("jax", "jaxlib", "optax", "chex", "numpy", "absl-py", "matplotlib")
+
+
+def atomic_write(path: str, data: bytes) -> None:
+  """Writes data to path via a temporary file in the same directory and a rename."""
+  directory = os.path.dirname(path) or "."
+  os.makedirs(directory, exist_ok=True)
+  fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
+  try:
+    with os.fdopen(fd, "wb") as f:
+      f.write(data)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+  except BaseException:
+    if os.path.exists(tmp):
+      os.remove(tmp)
+    raise
+
+
+def environment() -> dict:
+  """Package versions, Python, JAX backend and devices, for config.json."""
+  versions = {}
+  for name in PACKAGES:
+    try:
+      versions[name] = importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+      versions[name] = None
+  return {
+      "versions": versions,
+      "python": platform.python_version(),
+      "backend": jax.default_backend(),
+      "devices": [str(d) for d in jax.devices()],
+  }
+
+
+def save_json(path: str, obj: dict) -> None:
+  atomic_write(path, (json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n").encode())
+
+
+def load_json(path: str) -> dict:
+  with open(path) as f:
+    return json.load(f)
+
+
+def _cell(value) -> str:
+  if value is None:
+    return ""
+  if isinstance(value, (float, np.floating)):
+    return "nan" if math.isnan(value) else f"{float(value):.6g}"
+  return str(value)
+
+
+def save_summary(path: str, rows: list[dict]) -> None:
+  """One CSV row per trained network; missing columns are empty cells."""
+  extra = sorted({k for r in rows for k in r} - set(SUMMARY_COLUMNS))
+  columns = list(SUMMARY_COLUMNS) + extra
+  buf = _io.StringIO()
+  writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+  writer.writeheader()
+  for row in rows:
+    writer.writerow({c: _cell(row.get(c)) for c in columns})
+  atomic_write(path, buf.getvalue().encode())
+
+
+def load_summary(path: str) -> list[dict]:
+  with open(path, newline="") as f:
+    return list(csv.DictReader(f))
+
+
+def save_curves(path: str, **arrays) -> None:
+  buf = _io.BytesIO()
+  np.savez_compressed(buf, **arrays)
+  atomic_write(path, buf.getvalue())
+
+
+def load_curves(path: str) -> dict:
+  with np.load(path, allow_pickle=False) as f:
+    return dict(f)

@@ -1,0 +1,45 @@
+"""Self-supervised criteria of the paper, as pure functions of representations.
+
+Every loss takes per-sample `weights` [N] (1 for a real sample, 0 for padding of
+a partial batch) and averages with them, so a batch of static size can hold fewer
+samples exactly. SG is jax.lax.stop_gradient.
+"""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from ncl_landscape.networks import normalize, weighted_mean
+
+
+def cosine_loss(z_trained: jax.Array, z_fixed: jax.Array, weights: jax.Array) -> jax.Array:
+  """Eq. 4: 2 - 2 E < n(z_trained), SG n(z_fixed) >. z_*: [N, m], weights: [N] -> scalar."""
+  cos = jnp.sum(normalize(z_trained) * jax.lax.stop_gradient(normalize(z_fixed)), axis=-1)
+  return 2.0 - 2.0 * weighted_mean(cos, weights)
+
+
+def inner_product_loss(z_trained: jax.Array, z_fixed: jax.Array, weights: jax.Array) -> jax.Array:
+  """Eq. 6 / Eq. 7: 2 - 2 E < z_trained, SG z_fixed >. z_*: [N, m], weights: [N] -> scalar."""
+  inner = jnp.sum(z_trained * jax.lax.stop_gradient(z_fixed), axis=-1)
+  return 2.0 - 2.0 * weighted_mean(inner, weights)
+
+
+def nt_xent_loss(z1: jax.Array, z2: jax.Array, weights: jax.Array, temperature) -> jax.Array:
+  """Eq. 9 as NT-Xent over 2N samples (SimCLR), cosine similarity / temperature.
+
+  For anchor i of the 2N views, the positive is the other view of the same sample
+  and the negatives are the 2N - 2 views of the other samples (padded samples are
+  excluded). Returns the weighted mean over the 2N anchors.
+  z1, z2: [N, m] views' representations; weights: [N]; temperature: scalar > 0.
+  """
+  n = z1.shape[0]
+  z = normalize(jnp.concatenate([z1, z2], axis=0))  # [2N, m]
+  w = jnp.concatenate([weights, weights])  # [2N]
+  logits = (z @ z.T) / temperature  # [2N, 2N]
+  idx = jnp.arange(2 * n)
+  positive = (idx + n) % (2 * n)
+  # Padded anchors keep finite rows (their weight is 0), so no NaN reaches a gradient.
+  excluded = (idx[:, None] == idx[None, :]) | ((w[None, :] == 0) & (w[:, None] > 0))
+  logits = jnp.where(excluded, -jnp.inf, logits)
+  log_prob = logits[idx, positive] - jax.nn.logsumexp(logits, axis=-1)
+  return -weighted_mean(log_prob, w)

@@ -1,0 +1,64 @@
+"""Recovery metrics: max-cosine (Eq. 10-12), support recovery, divergence."""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from ncl_landscape.networks import normalize
+
+
+class MaxCosine(NamedTuple):
+  max: jax.Array
+  median: jax.Array
+  min: jax.Array
+
+
+def cosine_matrix(W: jax.Array, M: jax.Array) -> jax.Array:
+  """|cos(W_i*, M_*j)|: rows of W [m, p] against columns of M [p, d] -> [m, d]."""
+  return jnp.abs(normalize(W) @ normalize(M.T).T)
+
+
+def max_cosine(W: jax.Array, M: jax.Array) -> MaxCosine:
+  """Eq. 12: for each atom j, max_i |cos(W_i*, M_*j)|; then its max, median and min over j."""
+  per_atom = jnp.max(cosine_matrix(W, M), axis=0)  # [d]
+  return MaxCosine(jnp.max(per_atom), jnp.median(per_atom), jnp.min(per_atom))
+
+
+class Support(NamedTuple):
+  match: jax.Array  # fraction of samples whose recovered support equals supp(z)
+  false_support: jax.Array  # mean fraction of atoms reported active while z_j = 0
+  sparsity_gap: jax.Array  # mean |recovered support| - |supp(z)|
+
+
+def greedy_pairing(cos: jax.Array) -> jax.Array:
+  """One-to-one neuron per atom by decreasing |cos| (cos: [m, d], m >= d) -> [d] neuron ids."""
+  m, d = cos.shape
+  neuron_of = jnp.zeros((d,), jnp.int32)
+  for _ in range(d):
+    flat = jnp.argmax(cos)
+    i, j = flat // d, flat % d
+    neuron_of = neuron_of.at[j].set(i)
+    cos = cos.at[i, :].set(-1.0).at[:, j].set(-1.0)
+  return neuron_of
+
+
+def support_recovery(W: jax.Array, M: jax.Array, representation: jax.Array,
+                     z: jax.Array, threshold: float = 1e-6) -> Support:
+  """REFERENCE.md "Metrics": pair neurons with atoms, then compare the paired neurons'
+  active set with supp(z) on a batch. representation: [N, m], z: [N, d]."""
+  neuron_of = greedy_pairing(cosine_matrix(W, M))
+  active = jnp.abs(representation[:, neuron_of]) > threshold  # [N, d]
+  true = z != 0
+  return Support(
+      match=jnp.mean(jnp.all(active == true, axis=1)),
+      false_support=jnp.mean(active & ~true),
+      sparsity_gap=jnp.mean(jnp.sum(active, 1) - jnp.sum(true, 1)),
+  )
+
+
+def all_finite(tree) -> jax.Array:
+  """True iff every leaf of the pytree is finite."""
+  leaves = jax.tree_util.tree_leaves(tree)
+  return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))

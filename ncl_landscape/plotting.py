@@ -1,0 +1,66 @@
+"""Figures in the paper's style, drawn only from saved results (curves.npz).
+
+Every plot_* draws on a given matplotlib Axes so figures compose. Lines are the mean
+over seeds with a +-1 std band; diverged runs are left out and counted in the legend.
+"""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+PANELS = (("maxcos_min", "Minimum Max-Cosine"), ("maxcos_median", "Median Max-Cosine"),
+          ("maxcos_max", "Maximum Max-Cosine"), ("loss", "Loss"))
+
+
+def _label(group_by: str, value) -> str:
+  names = {"sparsity": "Psparse", "mask_prob": "mask prob", "warm_start_c": "c"}
+  return f"{names.get(group_by, group_by)} = {value:g}"
+
+
+def plot_curves(ax, epochs, values, groups, ok, group_by: str, ylabel: str) -> None:
+  """values: [R, L] per run; groups: [R] the grouping value; ok: [R] bool (not diverged)."""
+  for i, g in enumerate(np.unique(groups)):
+    sel = groups == g
+    good = values[sel & ok]
+    label = _label(group_by, g)
+    if (~ok[sel]).any():
+      label += f" ({(~ok[sel]).sum()} diverged)"
+    if good.shape[0] == 0:
+      ax.plot([], [], color=f"C{i}", label=label)
+      continue
+    mean, std = good.mean(0), good.std(0)
+    ax.plot(epochs, mean, color=f"C{i}", label=label)
+    ax.fill_between(epochs, mean - std, mean + std, color=f"C{i}", alpha=0.2, linewidth=0)
+  ax.set_xlabel("epoch")
+  ax.set_ylabel(ylabel)
+
+
+def plot_methods(curves: dict, path: str, methods: list[tuple[str, str]], group_by: str,
+                 select: dict | None = None, title: str = "") -> None:
+  """One row per method (key, display name), columns: min/median/max max-cosine and loss.
+
+  select: {field: value} keeps only the runs with curves[field] == value (e.g. one mask prob).
+  """
+  keep = np.ones(len(curves["method"]), bool)
+  for field, value in (select or {}).items():
+    keep &= np.isclose(curves[field], value)
+  fig, axes = plt.subplots(len(methods), len(PANELS), figsize=(4.2 * len(PANELS), 3.2 * len(methods)),
+                           squeeze=False)
+  for row, (method, name) in enumerate(methods):
+    sel = keep & (curves["method"] == method)
+    for col, (key, ylabel) in enumerate(PANELS):
+      ax = axes[row, col]
+      plot_curves(ax, curves["epochs"], curves[key][sel], curves[group_by][sel],
+                  curves["status"][sel] == "ok", group_by, ylabel)
+      ax.set_title(f"{name}: {ylabel}")
+      if key != "loss":
+        ax.set_ylim(0, 1.02)
+    axes[row, 0].legend(fontsize=8)
+  if title:
+    fig.suptitle(title)
+  fig.tight_layout()
+  fig.savefig(path, dpi=110)
+  plt.close(fig)

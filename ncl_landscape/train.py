@@ -1,0 +1,189 @@
+"""The training run: one lax.scan over epochs of alternating optimiser steps.
+
+`make_train(cfg)` closes over everything static (shapes, method, alternation) and
+returns `train(key, hyper) -> RunOutput`, a pure function of a key and the traced
+scalars, so `jax.jit(jax.vmap(train))` trains a whole grid in one call.
+
+Per epoch: a fresh permutation of the n samples is cut into batches of B; when n is
+not a multiple of B the last batch is padded to B with weight-0 samples (or dropped,
+cfg.train.drop_last), so every step has the same static shape. Each step draws
+fresh masks on device. Alternation (REFERENCE.md "Training"):
+- 'per_batch': batch k runs phase k mod P, restarting with the online phase each epoch;
+- 'pair': every batch runs all phases in order, on the same views.
+The schedule is the structure of the scan body, never a traced branch.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from ncl_landscape import augment, metrics
+from ncl_landscape.config import Hyper, RunConfig
+from ncl_landscape.data import Dataset, sample_dataset
+from ncl_landscape.methods import Method, Phase, make_method
+from ncl_landscape.networks import encode
+
+EVAL_SAMPLES = 1024  # samples used for the final support-recovery metric
+
+
+class TrainState(NamedTuple):
+  params: dict  # group name -> parameters (e.g. 'online' -> Encoder for W^o, b^o)
+  opt_states: dict  # phase name -> optax state of the groups that phase moves
+
+
+class RunOutput(NamedTuple):
+  """Curves are [L] at the logged epochs (see log_epochs); the rest are scalars."""
+  loss: jax.Array
+  maxcos_max: jax.Array
+  maxcos_median: jax.Array
+  maxcos_min: jax.Array
+  final: dict  # name -> scalar: maxcos_*, support_*, finite
+  params: dict  # final parameters
+
+
+def make_optimizer(name: str, lr) -> optax.GradientTransformation:
+  """'sgd' (the paper's), 'momentum' (SGD, 0.9) or 'adam'; lr may be traced."""
+  if name == "sgd":
+    return optax.sgd(lr)
+  if name == "momentum":
+    return optax.sgd(lr, momentum=0.9)
+  return optax.adam(lr)
+
+
+def log_epochs(cfg: RunConfig) -> list[int]:
+  """The epochs (1-based count of completed epochs) at which curves are logged.
+
+  The first epochs % log_every epochs run unlogged, then every log_every-th epoch is logged,
+  so the last logged point is always the final epoch.
+  """
+  k = min(cfg.train.log_every, cfg.train.epochs)
+  first = cfg.train.epochs % k
+  return [first + k * (i + 1) for i in range(cfg.train.epochs // k)]
+
+
+def epoch_batches(key: jax.Array, n: int, batch_size: int, drop_last: bool):
+  """A shuffled epoch as ([S, B] sample indices, [S, B] weights in {0, 1})."""
+  perm = jax.random.permutation(key, n)
+  steps = n // batch_size if drop_last else -(-n // batch_size)
+  total = steps * batch_size
+  if total <= n:
+    idx, w = perm[:total], jnp.ones((total,))
+  else:
+    pad = total - n
+    idx = jnp.concatenate([perm, perm[:pad]])
+    w = jnp.concatenate([jnp.ones((n,)), jnp.zeros((pad,))])
+  return idx.reshape(steps, batch_size), w.reshape(steps, batch_size)
+
+
+def _select(params: dict, groups: tuple[str, ...]) -> dict:
+  return {g: params[g] for g in groups}
+
+
+def make_train(cfg: RunConfig, method: Method | None = None):
+  """Returns train(key, hyper) -> RunOutput for the static configuration cfg."""
+  cfg.validate()
+  method = method or make_method(cfg)
+  phases = method.phases
+  views_fn = augment.VIEWS[cfg.train.mask]
+  steps = cfg.steps_per_epoch
+  logged = log_epochs(cfg)
+  k = logged[1] - logged[0] if len(logged) > 1 else logged[0]
+  unlogged = logged[0] - k
+
+  def train(key: jax.Array, hyper: Hyper) -> RunOutput:
+    data_key, init_key, loop_key = jax.random.split(key, 3)
+    data = sample_dataset(data_key, cfg.data, hyper.sparsity)
+    opt = make_optimizer(cfg.train.optimizer, hyper.lr)
+    params = method.init_params(init_key)
+    state = TrainState(params, {ph.name: opt.init(_select(params, ph.trains)) for ph in phases})
+
+    def views(step_key, idx, w):
+      return views_fn(step_key, data.x[idx], hyper.mask_prob, cfg.train.mask_rng) + (w,)
+
+    def phase_step(state: TrainState, phase: Phase, batch):
+      a1, a2, w = batch
+
+      def loss_fn(trained):
+        return phase.loss({**state.params, **trained}, a1, a2, w, hyper)
+
+      trained = _select(state.params, phase.trains)
+      loss, grads = jax.value_and_grad(loss_fn)(trained)
+      updates, opt_state = opt.update(grads, state.opt_states[phase.name], trained)
+      trained = optax.apply_updates(trained, updates)
+      return TrainState({**state.params, **trained},
+                        {**state.opt_states, phase.name: opt_state}), loss
+
+    def run_epoch(state, epoch):
+      perm_key, step_key = jax.random.split(jax.random.fold_in(loop_key, epoch))
+      idx, w = epoch_batches(perm_key, cfg.data.n, cfg.train.batch_size, cfg.train.drop_last)
+      step_keys = jax.random.split(step_key, steps)
+      if cfg.train.alternation == "pair":
+        def body(state, xs):
+          batch = views(*xs)
+          losses = []
+          for phase in phases:
+            state, loss = phase_step(state, phase, batch)
+            losses.append(loss)
+          return state, jnp.mean(jnp.stack(losses))
+        state, losses = jax.lax.scan(body, state, (step_keys, idx, w))
+        return state, jnp.mean(losses)
+
+      # 'per_batch': full cycles of P batches in a scan, then the remaining batches.
+      n_phases = len(phases)
+      cycles, rest = divmod(steps, n_phases)
+
+      def cycle(state, xs):
+        losses = []
+        for i, phase in enumerate(phases):
+          state, loss = phase_step(state, phase, views(*(x[i] for x in xs)))
+          losses.append(loss)
+        return state, jnp.stack(losses)
+
+      head = cycles * n_phases
+      xs = tuple(x[:head].reshape((cycles, n_phases) + x.shape[1:])
+                 for x in (step_keys, idx, w))
+      state, losses = jax.lax.scan(cycle, state, xs)
+      all_losses = [losses.reshape(-1)]
+      for i in range(rest):
+        state, loss = phase_step(state, phases[i],
+                                 views(step_keys[head + i], idx[head + i], w[head + i]))
+        all_losses.append(loss[None])
+      return state, jnp.mean(jnp.concatenate(all_losses))
+
+    def run_epochs(state, first_epoch, count):
+      return jax.lax.scan(run_epoch, state, first_epoch + jnp.arange(count))
+
+    def log_interval(state, first_epoch):
+      state, losses = run_epochs(state, first_epoch, k)
+      mc = metrics.max_cosine(state.params[method.readout].W, data.M)
+      return state, (losses[-1], mc)
+
+    if unlogged:
+      state, _ = run_epochs(state, 0, unlogged)
+    starts = unlogged + k * jnp.arange(len(logged))
+    state, (loss, mc) = jax.lax.scan(log_interval, state, starts)
+    return RunOutput(loss=loss, maxcos_max=mc.max, maxcos_median=mc.median, maxcos_min=mc.min,
+                     final=final_metrics(cfg, method, state.params, data, loss),
+                     params=state.params)
+
+  return train
+
+
+def final_metrics(cfg: RunConfig, method: Method, params: dict, data: Dataset,
+                  loss_curve: jax.Array) -> dict:
+  """Max-cosine and support recovery of the readout encoder, and the run's finiteness."""
+  encoder = params[method.readout]
+  mc = metrics.max_cosine(encoder.W, data.M)
+  n_eval = min(cfg.data.n, EVAL_SAMPLES)
+  x, z = data.x[:n_eval], data.z[:n_eval]
+  out = {"maxcos_max": mc.max, "maxcos_median": mc.median, "maxcos_min": mc.min,
+         "finite": jnp.all(jnp.isfinite(loss_curve)) & metrics.all_finite(params)}
+  if encoder.W.shape[0] >= cfg.data.d:  # one neuron per atom is needed for the pairing
+    rep = encode(encoder, x, jnp.ones((n_eval,)), cfg.model)
+    support = metrics.support_recovery(encoder.W, data.M, rep, z)
+    out.update(support_match=support.match, false_support=support.false_support,
+               sparsity_gap=support.sparsity_gap)
+  return out
