@@ -3,8 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 JAX_EXTRA ?=
-# quick on a CPU, paper where JAX sees a GPU or TPU; PROFILE=... overrides.
-PROFILE ?= $(shell [ -x $(PY) ] && $(PY) -c "import jax; print('quick' if jax.default_backend() == 'cpu' else 'paper')" 2>/dev/null)
+# PROFILE: quick on a CPU, paper where JAX sees a GPU or TPU, unless set.
 OUT ?= results
 EXPERIMENTS ?= fig1 fig2
 

@@ -28,14 +28,24 @@ class Arm(NamedTuple):
   grid: Grid
 
 
+def unused_scalars(cfg: RunConfig) -> set[str]:
+  """Swept scalars that do not enter a run of cfg (their summary cells stay empty)."""
+  unused = set()
+  if cfg.data.latent == "one_hot":
+    unused.add("sparsity")
+  if cfg.train.method != "cl":
+    unused.add("temperature")
+  return unused
+
+
 def summary_rows(experiment: str, arm: Arm, out) -> list[dict]:
   """One row per run of the arm; status 'diverged' for a non-finite loss or weights."""
-  rows = []
+  rows, unused = [], unused_scalars(arm.cfg)
   for r, point in enumerate(arm.grid.points):
     finite = bool(out.final["finite"][r])
     row = {"experiment": experiment, "method": arm.method, "epochs": arm.cfg.train.epochs,
            "status": "ok" if finite else "diverged", "final_loss": float(out.loss[r, -1])}
-    row.update(point)
+    row.update({k: v for k, v in point.items() if k not in unused})
     row.update({k: float(v[r]) for k, v in out.final.items() if k != "finite"})
     rows.append(row)
   return rows
@@ -75,7 +85,7 @@ def run_experiment(experiment: str, arms: list[Arm], out_dir: str, config: dict,
   for field in ("method", "status"):
     arrays[field] = np.array([r[field] for r in rows])
   for field in ("seed", "sparsity", "mask_prob"):
-    arrays[field] = np.array([r[field] for r in rows], float)
+    arrays[field] = np.array([r.get(field, np.nan) for r in rows], float)
 
   os.makedirs(directory, exist_ok=True)
   config_path = os.path.join(directory, "config.json")

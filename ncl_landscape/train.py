@@ -14,7 +14,7 @@ The schedule is the structure of the scan body, never a traced branch.
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -82,79 +82,100 @@ def _select(params: dict, groups: tuple[str, ...]) -> dict:
   return {g: params[g] for g in groups}
 
 
-def make_train(cfg: RunConfig, method: Method | None = None):
-  """Returns train(key, hyper) -> RunOutput for the static configuration cfg."""
-  cfg.validate()
-  method = method or make_method(cfg)
+class RunFns(NamedTuple):
+  """The pieces of one run, each pure; make_train scans them, the benchmark loops them."""
+  init: Callable  # (key, hyper) -> (TrainState, Dataset, loop_key)
+  step: Callable  # (state, phase_index, key, idx [B], w [B], data, hyper) -> (state, loss)
+  epoch: Callable  # (state, epoch, loop_key, data, hyper) -> (state, mean loss)
+
+
+def make_run_fns(cfg: RunConfig, method: Method) -> RunFns:
+  """Initialisation, one optimiser step of a phase, and one epoch for the static cfg."""
   phases = method.phases
   views_fn = augment.VIEWS[cfg.train.mask]
   steps = cfg.steps_per_epoch
-  logged = log_epochs(cfg)
-  k = logged[1] - logged[0] if len(logged) > 1 else logged[0]
-  unlogged = logged[0] - k
 
-  def train(key: jax.Array, hyper: Hyper) -> RunOutput:
+  def init(key, hyper):
     data_key, init_key, loop_key = jax.random.split(key, 3)
     data = sample_dataset(data_key, cfg.data, hyper.sparsity)
     opt = make_optimizer(cfg.train.optimizer, hyper.lr)
     params = method.init_params(init_key)
     state = TrainState(params, {ph.name: opt.init(_select(params, ph.trains)) for ph in phases})
+    return state, data, loop_key
 
-    def views(step_key, idx, w):
-      return views_fn(step_key, data.x[idx], hyper.mask_prob, cfg.train.mask_rng) + (w,)
+  def views(key, idx, w, data, hyper):
+    return views_fn(key, data.x[idx], hyper.mask_prob, cfg.train.mask_rng) + (w,)
 
-    def phase_step(state: TrainState, phase: Phase, batch):
-      a1, a2, w = batch
+  def phase_step(state, phase: Phase, batch, hyper):
+    a1, a2, w = batch
+    opt = make_optimizer(cfg.train.optimizer, hyper.lr)
 
-      def loss_fn(trained):
-        return phase.loss({**state.params, **trained}, a1, a2, w, hyper)
+    def loss_fn(trained):
+      return phase.loss({**state.params, **trained}, a1, a2, w, hyper)
 
-      trained = _select(state.params, phase.trains)
-      loss, grads = jax.value_and_grad(loss_fn)(trained)
-      updates, opt_state = opt.update(grads, state.opt_states[phase.name], trained)
-      trained = optax.apply_updates(trained, updates)
-      return TrainState({**state.params, **trained},
-                        {**state.opt_states, phase.name: opt_state}), loss
+    trained = _select(state.params, phase.trains)
+    loss, grads = jax.value_and_grad(loss_fn)(trained)
+    updates, opt_state = opt.update(grads, state.opt_states[phase.name], trained)
+    trained = optax.apply_updates(trained, updates)
+    return TrainState({**state.params, **trained},
+                      {**state.opt_states, phase.name: opt_state}), loss
 
-    def run_epoch(state, epoch):
-      perm_key, step_key = jax.random.split(jax.random.fold_in(loop_key, epoch))
-      idx, w = epoch_batches(perm_key, cfg.data.n, cfg.train.batch_size, cfg.train.drop_last)
-      step_keys = jax.random.split(step_key, steps)
-      if cfg.train.alternation == "pair":
-        def body(state, xs):
-          batch = views(*xs)
-          losses = []
-          for phase in phases:
-            state, loss = phase_step(state, phase, batch)
-            losses.append(loss)
-          return state, jnp.mean(jnp.stack(losses))
-        state, losses = jax.lax.scan(body, state, (step_keys, idx, w))
-        return state, jnp.mean(losses)
+  def step(state, phase_index, key, idx, w, data, hyper):
+    return phase_step(state, phases[phase_index], views(key, idx, w, data, hyper), hyper)
 
-      # 'per_batch': full cycles of P batches in a scan, then the remaining batches.
-      n_phases = len(phases)
-      cycles, rest = divmod(steps, n_phases)
-
-      def cycle(state, xs):
+  def epoch(state, epoch_index, loop_key, data, hyper):
+    perm_key, step_key = jax.random.split(jax.random.fold_in(loop_key, epoch_index))
+    idx, w = epoch_batches(perm_key, cfg.data.n, cfg.train.batch_size, cfg.train.drop_last)
+    keys = jax.random.split(step_key, steps)
+    if cfg.train.alternation == "pair":
+      def pair(state, xs):
+        batch = views(*xs, data, hyper)
         losses = []
-        for i, phase in enumerate(phases):
-          state, loss = phase_step(state, phase, views(*(x[i] for x in xs)))
+        for phase in phases:
+          state, loss = phase_step(state, phase, batch, hyper)
           losses.append(loss)
         return state, jnp.stack(losses)
+      state, losses = jax.lax.scan(pair, state, (keys, idx, w))
+      return state, jnp.mean(losses)
 
-      head = cycles * n_phases
-      xs = tuple(x[:head].reshape((cycles, n_phases) + x.shape[1:])
-                 for x in (step_keys, idx, w))
-      state, losses = jax.lax.scan(cycle, state, xs)
-      all_losses = [losses.reshape(-1)]
-      for i in range(rest):
-        state, loss = phase_step(state, phases[i],
-                                 views(step_keys[head + i], idx[head + i], w[head + i]))
-        all_losses.append(loss[None])
-      return state, jnp.mean(jnp.concatenate(all_losses))
+    # 'per_batch': full cycles of P batches in a scan, then the remaining batches.
+    cycles, rest = divmod(steps, len(phases))
+    head = cycles * len(phases)
+
+    def cycle(state, xs):
+      losses = []
+      for i in range(len(phases)):
+        state, loss = step(state, i, *(x[i] for x in xs), data, hyper)
+        losses.append(loss)
+      return state, jnp.stack(losses)
+
+    xs = tuple(x[:head].reshape((cycles, len(phases)) + x.shape[1:]) for x in (keys, idx, w))
+    state, losses = jax.lax.scan(cycle, state, xs)
+    losses = [losses.reshape(-1)]
+    for i in range(rest):
+      state, loss = step(state, i, keys[head + i], idx[head + i], w[head + i], data, hyper)
+      losses.append(loss[None])
+    return state, jnp.mean(jnp.concatenate(losses))
+
+  return RunFns(init=init, step=step, epoch=epoch)
+
+
+def make_train(cfg: RunConfig, method: Method | None = None):
+  """Returns train(key, hyper) -> RunOutput for the static configuration cfg."""
+  cfg.validate()
+  method = method or make_method(cfg)
+  fns = make_run_fns(cfg, method)
+  logged = log_epochs(cfg)
+  k = logged[1] - logged[0] if len(logged) > 1 else logged[0]
+  unlogged = logged[0] - k
+
+  def train(key: jax.Array, hyper: Hyper) -> RunOutput:
+    state, data, loop_key = fns.init(key, hyper)
 
     def run_epochs(state, first_epoch, count):
-      return jax.lax.scan(run_epoch, state, first_epoch + jnp.arange(count))
+      def body(state, epoch_index):
+        return fns.epoch(state, epoch_index, loop_key, data, hyper)
+      return jax.lax.scan(body, state, first_epoch + jnp.arange(count))
 
     def log_interval(state, first_epoch):
       state, losses = run_epochs(state, first_epoch, k)

@@ -1,0 +1,56 @@
+"""Figure 1: NCL vs CL with one-hot latents, normalised representations, symmetric ReLU.
+
+  python -m experiments.fig1 --profile=quick
+  python -m experiments.fig1 --one_hot_sign=per_sample   # the paper's text: +-1 per sample
+
+As the authors ran it (the defaults): the NCL data set draws one sign for all its
+samples, the CL data set is all +1 (REFERENCE.md "Data"); no BN; NCL with independent
+masks, CL with dependent masks (--cl_masks).
+"""
+from __future__ import annotations
+
+from absl import app
+
+from experiments import common
+from ncl_landscape import plotting
+from ncl_landscape.config import DataConfig, Hyper, ModelConfig, RunConfig, TrainConfig
+from ncl_landscape.experiment import Arm, run_experiment
+from ncl_landscape.sweep import make_grid
+
+_BASE = dict(cl_masks="dependent", one_hot_sign="code")
+PROFILES = {
+    "smoke": dict(_BASE, seeds=2, epochs=4, log_every=1, lr=0.025, mask_probs=(0.5,)),
+    "quick": dict(_BASE, seeds=3, epochs=400, log_every=10, lr=0.025, mask_probs=(0.5,)),
+    "paper": dict(_BASE, seeds=5, epochs=8000, log_every=80, lr=0.005,
+                  mask_probs=(0.25, 0.5, 0.75, 0.9)),
+}
+USES = ("cl_masks", "one_hot_sign")
+METHODS = [("ncl", "NCL"), ("cl", "CL")]
+
+
+def make_arms(s: dict) -> list[Arm]:
+  """The NCL and CL arms of the figure for resolved settings s."""
+  code_signs = s["one_hot_sign"] == "code"
+  base = RunConfig(data=DataConfig(latent="one_hot"), model=ModelConfig(normalize_repr=True),
+                   train=TrainConfig(epochs=s["epochs"], log_every=s["log_every"]))
+  ncl = base.replace(data=dict(one_hot_sign="per_dataset" if code_signs else "per_sample"),
+                     train=dict(method="ncl", mask="independent"))
+  cl = base.replace(data=dict(one_hot_sign="positive" if code_signs else "per_sample"),
+                    train=dict(method="cl", mask=s["cl_masks"], drop_last=True))
+  grid = make_grid(s["base_seed"], s["seeds"], Hyper(lr=s["lr"]), mask_prob=s["mask_probs"])
+  return [Arm("ncl", ncl, grid), Arm("cl", cl, grid)]
+
+
+def plot(curves, path):
+  plotting.plot_methods(curves, path, METHODS, group_by="mask_prob",
+                        title="Figure 1: NCL vs CL, one-hot latents")
+
+
+def main(argv):
+  del argv
+  s = common.settings_or_exit(PROFILES, USES)
+  run_experiment("fig1", make_arms(s), s["out_dir"], {"settings": s}, plot=plot)
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,50 @@
+"""Max-cosine (Eq. 12), support recovery and divergence detection."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ncl_landscape.metrics import all_finite, greedy_pairing, max_cosine, support_recovery
+
+
+def test_max_cosine_matches_numpy():
+  rng = np.random.default_rng(0)
+  W, M = rng.normal(size=(8, 6)), np.linalg.qr(rng.normal(size=(6, 3)))[0]
+  cos = np.abs((W / np.linalg.norm(W, axis=1, keepdims=True)) @ M)
+  per_atom = cos.max(0)
+  mc = max_cosine(jnp.asarray(W, jnp.float32), jnp.asarray(M, jnp.float32))
+  np.testing.assert_allclose([mc.max, mc.median, mc.min],
+                             [per_atom.max(), np.median(per_atom), per_atom.min()], rtol=1e-5)
+
+
+def test_scaled_signed_permutation_of_the_dictionary_is_perfect():
+  rng = np.random.default_rng(1)
+  M = np.linalg.qr(rng.normal(size=(20, 5)))[0]
+  W = np.concatenate([(M[:, [3, 1, 4, 0, 2]] * [2, -1, 0.5, 3, -2]).T, rng.normal(size=(3, 20))])
+  mc = max_cosine(jnp.asarray(W), jnp.asarray(M))
+  np.testing.assert_allclose([mc.max, mc.median, mc.min], 1.0, rtol=1e-5)
+
+
+def test_greedy_pairing_is_one_to_one_by_decreasing_cosine():
+  cos = jnp.array([[0.9, 0.8], [0.95, 0.1], [0.2, 0.3]])
+  # (1, 0) is the largest, then row 1 and column 0 are taken: (0, 1).
+  np.testing.assert_array_equal(greedy_pairing(cos), [1, 0])
+
+
+def test_support_recovery_of_the_true_encoder():
+  rng = np.random.default_rng(2)
+  M = np.linalg.qr(rng.normal(size=(12, 4)))[0]
+  z = rng.choice([-1.0, 0.0, 1.0], size=(300, 4), p=[0.2, 0.6, 0.2])
+  x = z @ M.T
+  W = M.T[[2, 0, 3, 1]]
+  rep = x @ W.T  # a linear encoder equal to a permutation of M^T, no noise
+  sup = support_recovery(jnp.asarray(W), jnp.asarray(M), jnp.asarray(rep), jnp.asarray(z))
+  assert float(sup.match) == 1.0 and float(sup.false_support) == 0.0
+  assert float(sup.sparsity_gap) == 0.0
+  dense = support_recovery(jnp.asarray(W), jnp.asarray(M), jnp.asarray(rep + 1.0), jnp.asarray(z))
+  np.testing.assert_allclose(dense.false_support, (z == 0).mean(), rtol=1e-6)
+
+
+def test_all_finite():
+  assert bool(all_finite({"a": jnp.ones(3), "b": (jnp.zeros(2),)}))
+  assert not bool(all_finite({"a": jnp.array([1.0, jnp.nan])}))
+  assert not bool(all_finite([jnp.array([jnp.inf])]))

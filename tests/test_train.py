@@ -1,0 +1,113 @@
+"""The grid trainer: batching, alternation, determinism, grid == per-run, one trace."""
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from ncl_landscape.config import DataConfig, Hyper, ModelConfig, RunConfig, TrainConfig
+from ncl_landscape.methods import Method, Phase, make_method
+from ncl_landscape.sweep import make_grid, run_grid
+from ncl_landscape.train import epoch_batches, log_epochs, make_run_fns, make_train
+
+SMALL = RunConfig(data=DataConfig(n=300, p=20, d=5), model=ModelConfig(m=12),
+                  train=TrainConfig(batch_size=64, epochs=6, log_every=2))
+
+
+@pytest.mark.parametrize("drop_last", [False, True])
+def test_epoch_batches_cover_every_sample_once(drop_last):
+  idx, w = epoch_batches(jax.random.key(0), 3000, 512, drop_last)
+  steps = 5 if drop_last else 6
+  assert idx.shape == w.shape == (steps, 512)
+  real = np.asarray(idx)[np.asarray(w) == 1]
+  assert len(real) == len(set(real.tolist())) == (2560 if drop_last else 3000)
+  if not drop_last:
+    assert np.asarray(w)[-1].sum() == 440 and np.asarray(w)[:-1].all()
+
+
+def test_log_epochs_end_at_the_last_epoch():
+  cfg = SMALL.replace(train=dict(epochs=10, log_every=4))
+  assert log_epochs(cfg) == [6, 10]
+  assert log_epochs(SMALL.replace(train=dict(epochs=3, log_every=5))) == [3]
+
+
+def _counting_method(n_phases):
+  """Phase i moves group g{i} by -lr per step (loss = sum of the group): counts steps."""
+  def phase(i):
+    return Phase(name=f"g{i}", trains=(f"g{i}",), loss=lambda p, a1, a2, w, h, i=i: p[f"g{i}"])
+  return Method(init_params=lambda key: {f"g{i}": jnp.zeros(()) for i in range(n_phases)},
+                phases=tuple(phase(i) for i in range(n_phases)))
+
+
+@pytest.mark.parametrize("alternation,n,expected", [
+    ("per_batch", 300, [2, 1]),  # 3 steps: online, target, online
+    ("per_batch", 500, [3, 2]),  # 5 steps: restarts with online each epoch
+    ("pair", 300, [3, 3]),
+])
+def test_alternation_schedule(alternation, n, expected):
+  cfg = SMALL.replace(data=dict(n=n), train=dict(alternation=alternation, batch_size=110))
+  fns = make_run_fns(cfg, _counting_method(2))
+  hyper = Hyper(lr=1.0)
+  state, data, loop_key = fns.init(jax.random.key(0), hyper)
+  for epoch in range(2):
+    state, _ = fns.epoch(state, epoch, loop_key, data, hyper)
+  np.testing.assert_allclose([-state.params["g0"], -state.params["g1"]],
+                             [2 * e for e in expected])
+
+
+def test_ncl_online_step_moves_only_the_online_encoder():
+  cfg = SMALL
+  fns = make_run_fns(cfg, make_method(cfg))
+  hyper = Hyper(lr=0.1)
+  state, data, _ = fns.init(jax.random.key(0), hyper)
+  idx, w = jnp.arange(64), jnp.ones(64)
+  new, _ = fns.step(state, 0, jax.random.key(1), idx, w, data, hyper)
+  assert np.any(new.params["online"].W != state.params["online"].W)
+  np.testing.assert_array_equal(new.params["target"].W, state.params["target"].W)
+  new, _ = fns.step(state, 1, jax.random.key(1), idx, w, data, hyper)
+  np.testing.assert_array_equal(new.params["online"].W, state.params["online"].W)
+  assert np.any(new.params["target"].W != state.params["target"].W)
+
+
+@pytest.mark.parametrize("method,batch_norm", [("ncl", False), ("cl", True)])
+def test_grid_equals_runs_one_by_one(method, batch_norm):
+  cfg = SMALL.replace(train=dict(method=method, mask="dependent" if method == "cl" else
+                                 "independent"), model=dict(batch_norm=batch_norm))
+  grid = make_grid(0, 2, Hyper(lr=0.05), sparsity=(0.2, 0.6), mask_prob=(0.3, 0.5))
+  out = run_grid(cfg, grid)
+  train = jax.jit(make_train(cfg))
+  for r in range(len(grid.points)):
+    one = train(grid.keys[r], jax.tree_util.tree_map(lambda v: v[r], grid.hyper))
+    np.testing.assert_allclose(out.maxcos_min[r], one.maxcos_min, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(out.loss[r], one.loss, rtol=1e-4, atol=1e-5)
+
+
+def test_one_trace_serves_every_grid_of_a_config():
+  cfg = SMALL.replace(train=dict(epochs=2, log_every=1))
+  train = jax.jit(jax.vmap(chex.assert_max_traces(make_train(cfg), n=1)))
+  for sparsities in ((0.1, 0.2), (0.5, 0.9)):
+    grid = make_grid(0, 2, Hyper(), sparsity=sparsities)
+    jax.block_until_ready(train(grid.keys, grid.hyper))
+
+
+def test_same_key_same_result_and_seeds_differ():
+  grid = make_grid(3, 2, Hyper(lr=0.05), sparsity=(0.3,))
+  a, b = run_grid(SMALL, grid), run_grid(SMALL, grid)
+  np.testing.assert_array_equal(a.loss, b.loss)
+  np.testing.assert_array_equal(a.params["online"].W, b.params["online"].W)
+  assert not np.allclose(a.loss[0], a.loss[1])
+
+
+def test_non_finite_run_is_flagged_and_its_neighbours_are_not():
+  cfg = SMALL.replace(model=dict(activation="linear"), train=dict(ncl_form="inner"))
+  grid = make_grid(0, 1, Hyper(), lr=(0.005, 1e4))
+  out = run_grid(cfg, grid)
+  assert bool(out.final["finite"][0]) and not bool(out.final["finite"][1])
+  assert np.isfinite(out.loss[0]).all()
+
+
+def test_training_lowers_both_losses():
+  for method in ("ncl", "cl"):
+    cfg = SMALL.replace(train=dict(method=method, epochs=20, log_every=1))
+    out = run_grid(cfg, make_grid(0, 2, Hyper(lr=0.05), sparsity=(0.2,)))
+    assert (out.loss[:, -1] < out.loss[:, 0]).all(), method
