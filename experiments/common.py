@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import sys
 
+import numpy as np
 from absl import flags
 
-from ncl_landscape.config import check_hyper_values
+from ncl_landscape import plotting
+from ncl_landscape.config import DataConfig, Hyper, RunConfig, TrainConfig, check_hyper_values
+from ncl_landscape.sweep import Grid, make_grid
 
 PROFILES = ("smoke", "quick", "paper")
 
@@ -21,6 +24,8 @@ flags.DEFINE_string("epochs", None, "Training epochs (positive integer); overrid
 flags.DEFINE_string("log_every", None, "Epochs between logged curve points; overrides the profile.")
 flags.DEFINE_string("sparsities", None, "Comma-separated sparsities in (0, 1].")
 flags.DEFINE_string("mask_probs", None, "Comma-separated mask probabilities in [0, 1).")
+flags.DEFINE_string("warm_start_c", None,
+                    "Comma-separated warm-start exponents c > 0 (noise std p^(-c/2)).")
 flags.DEFINE_string("lr", None, "SGD learning rate > 0; overrides the profile.")
 flags.DEFINE_string("base_seed", "0", "Root PRNG seed (integer >= 0).")
 flags.DEFINE_string("latent", None, "fixed_count (authors' code) or bernoulli (paper text).")
@@ -86,7 +91,8 @@ def resolve_settings(profiles: dict, uses: tuple[str, ...] = ()) -> dict:
   settings["log_every"] = min(settings["log_every"], settings["epochs"])
   if FLAGS.lr is not None:
     settings["lr"] = _float_list_flag("lr", FLAGS.lr, "lr")[0]
-  for name, hyper_name in (("sparsities", "sparsity"), ("mask_probs", "mask_prob")):
+  for name, hyper_name in (("sparsities", "sparsity"), ("mask_probs", "mask_prob"),
+                           ("warm_start_c", "warm_start_c")):
     if getattr(FLAGS, name) is not None and name in settings:
       settings[name] = _float_list_flag(name, getattr(FLAGS, name), hyper_name)
   choices = {"latent": ("fixed_count", "bernoulli"), "cl_masks": ("dependent", "independent"),
@@ -104,3 +110,34 @@ def settings_or_exit(profiles: dict, uses: tuple[str, ...] = ()) -> dict:
   except FlagError as e:
     print(f"error: {e}", file=sys.stderr)
     sys.exit(2)
+
+
+def base_config(s: dict, **sections) -> RunConfig:
+  """Sparse-coding run with the settings' latents, epochs and logging, then cfg.replace(**sections)."""
+  cfg = RunConfig(data=DataConfig(latent=s.get("latent") or "fixed_count"),
+                  train=TrainConfig(epochs=s["epochs"], log_every=s["log_every"]))
+  return cfg.replace(**sections)
+
+
+def sparsity_grid(s: dict, **swept) -> Grid:
+  """seeds x sparsities x mask probabilities (x any further swept scalar)."""
+  return make_grid(s["base_seed"], s["seeds"], Hyper(lr=s["lr"]), sparsity=s["sparsities"],
+                   mask_prob=s["mask_probs"], **swept)
+
+
+def plot_by_sparsity(curves: dict, path: str, methods: list[tuple[str, str]], title: str) -> None:
+  """One row per method (and per warm-start c when several), lines per sparsity, at the
+  figures' mask probability 0.5 (or the first swept one)."""
+  mask_probs = np.unique(curves["mask_prob"])
+  mask_prob = 0.5 if np.isclose(mask_probs, 0.5).any() else float(mask_probs[0])
+  rows = []
+  for method, name in methods:
+    select = {"method": method, "mask_prob": mask_prob}
+    cs = np.unique(curves["warm_start_c"][plotting.select_runs(curves, select)])
+    cs = cs[~np.isnan(cs)]
+    if len(cs) > 1:
+      rows += [(f"{name} (c = {c:g})", dict(select, warm_start_c=c)) for c in cs]
+    else:
+      rows.append((name, select))
+  plotting.plot_rows(curves, path, rows, group_by="sparsity",
+                     title=f"{title} (mask prob {mask_prob:g})")

@@ -42,8 +42,9 @@ def make_arms(s: dict) -> list[Arm]:
 
 
 def plot(curves, path):
-  plotting.plot_methods(curves, path, METHODS, group_by="mask_prob",
-                        title="Figure 1: NCL vs CL, one-hot latents")
+  rows = [(name, {"method": method}) for method, name in METHODS]
+  plotting.plot_rows(curves, path, rows, group_by="mask_prob",
+                     title="Figure 1: NCL vs CL, one-hot latents")
 
 
 def main(argv):

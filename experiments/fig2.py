@@ -12,10 +12,7 @@ from __future__ import annotations
 from absl import app
 
 from experiments import common
-from ncl_landscape import plotting
-from ncl_landscape.config import DataConfig, Hyper, ModelConfig, RunConfig, TrainConfig
 from ncl_landscape.experiment import Arm, run_experiment
-from ncl_landscape.sweep import make_grid
 
 _GRID = dict(sparsities=(0.1, 0.2, 0.3), latent="fixed_count", cl_masks="dependent",
              batch_norm="code")
@@ -27,29 +24,21 @@ PROFILES = {
                   mask_probs=(0.25, 0.5, 0.75, 0.9)),
 }
 USES = ("latent", "cl_masks", "batch_norm")
-METHODS = [("ncl", "NCL"), ("cl", "CL")]
 
 
 def make_arms(s: dict) -> list[Arm]:
   """The NCL and CL arms of the figure for resolved settings s."""
-  base = RunConfig(data=DataConfig(latent=s["latent"]), model=ModelConfig(),
-                   train=TrainConfig(epochs=s["epochs"], log_every=s["log_every"]))
-  ncl = base.replace(model=dict(batch_norm=s["batch_norm"] == "caption"),
-                     train=dict(method="ncl", mask="independent"))
-  cl = base.replace(model=dict(batch_norm=True),
-                    train=dict(method="cl", mask=s["cl_masks"], drop_last=True))
-  grid = make_grid(s["base_seed"], s["seeds"], Hyper(lr=s["lr"]),
-                   sparsity=s["sparsities"], mask_prob=s["mask_probs"])
+  ncl = common.base_config(s, model=dict(batch_norm=s["batch_norm"] == "caption"),
+                           train=dict(method="ncl", mask="independent"))
+  cl = common.base_config(s, model=dict(batch_norm=True),
+                          train=dict(method="cl", mask=s["cl_masks"], drop_last=True))
+  grid = common.sparsity_grid(s)
   return [Arm("ncl", ncl, grid), Arm("cl", cl, grid)]
 
 
-def plot(curves, path, mask_prob: float = 0.5):
-  """One line per sparsity at the figure's mask probability (or the first one swept)."""
-  if not (abs(curves["mask_prob"] - mask_prob) < 1e-6).any():
-    mask_prob = float(curves["mask_prob"][0])
-  plotting.plot_methods(curves, path, METHODS, group_by="sparsity",
-                        select={"mask_prob": mask_prob},
-                        title=f"Figure 2: NCL vs CL, k-sparse latents (mask prob {mask_prob:g})")
+def plot(curves, path):
+  common.plot_by_sparsity(curves, path, [("ncl", "NCL"), ("cl", "CL")],
+                          "Figure 2: NCL vs CL, k-sparse latents")
 
 
 def main(argv):

@@ -16,7 +16,10 @@ ONE_HOT_SIGNS = ("per_sample", "per_dataset", "positive")
 DICTIONARIES = ("orthonormal", "identity")
 ACTIVATIONS = ("srelu_code", "srelu_paper", "relu", "linear")
 BIAS_INITS = ("zero", "uniform")
-METHODS = ("ncl", "cl")
+METHODS = ("ncl", "cl", "simclr", "simsiam")
+INITS = ("random", "warm")
+PREDICTORS = ("none", "linear", "linear_bias")
+WEIGHT_NORMS = ("none", "row", "column")
 NCL_FORMS = ("cosine", "inner")
 MASKS = ("independent", "dependent")
 ALTERNATIONS = ("per_batch", "pair")
@@ -76,6 +79,9 @@ class ModelConfig:
     (Eq. 14 on u = W a, threshold b), 'relu', 'linear'.
   bias_init: 'zero' (paper text) or 'uniform' U(-1/sqrt(p), 1/sqrt(p)) (code).
   init_std: std of W's entries; None means sqrt(1 / (p d)).
+  init: 'random' or 'warm' (rows of W are columns of M plus N(0, p^-c); c = Hyper.warm_start_c).
+  layers: 1, or 2 for a two-layer linear encoder W W1 (Figure 3).
+  predictor: 'none', 'linear' (W^p, Eq. 8) or 'linear_bias' (W^p v + b^p, Eq. 5).
   """
   m: int = 50
   activation: str = "srelu_code"
@@ -83,19 +89,31 @@ class ModelConfig:
   batch_norm: bool = False
   normalize_repr: bool = False
   init_std: float | None = None
+  init: str = "random"
+  layers: int = 1
+  predictor: str = "none"
 
   def validate(self) -> None:
     _check_positive("m", self.m)
     _check_choice("activation", self.activation, ACTIVATIONS)
     _check_choice("bias_init", self.bias_init, BIAS_INITS)
+    _check_choice("init", self.init, INITS)
+    _check_choice("predictor", self.predictor, PREDICTORS)
+    if self.layers not in (1, 2):
+      raise ValueError(f"layers must be 1 or 2; got {self.layers}")
+    if self.layers == 2 and self.init == "warm":
+      raise ValueError("a warm start needs a one-layer encoder (layers=1)")
 
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
   """Optimisation and method structure.
 
-  method: 'ncl' (online + target encoders, alternating steps, Eq. 4 / Eq. 6) or 'cl'
-    (one shared encoder, NT-Xent Eq. 9).
+  method: 'ncl' (online + target encoders, alternating steps, Eq. 4 / Eq. 6), 'cl'
+    (one shared encoder, NT-Xent Eq. 9), 'simclr' (CL with a linear projector) or
+    'simsiam' (encoder, projector, predictor, symmetric negative cosine; Table 1).
+  weight_norm: 'none', or 'row' / 'column' normalisation of every encoder W after
+    every optimiser step (Figure 7, Theorem 3).
   ncl_form: 'cosine' (Eq. 4, normalised outputs, as coded) or 'inner' (Eq. 6).
   mask: 'independent' (Eq. 3) or 'dependent' (Eq. 2).
   alternation: 'per_batch' (the side trained flips every batch and restarts with the
@@ -115,6 +133,7 @@ class TrainConfig:
   epochs: int = 8000
   log_every: int = 80
   mask_rng: str = "hash"
+  weight_norm: str = "none"
 
   def validate(self) -> None:
     _check_choice("method", self.method, METHODS)
@@ -123,6 +142,7 @@ class TrainConfig:
     _check_choice("alternation", self.alternation, ALTERNATIONS)
     _check_choice("optimizer", self.optimizer, OPTIMIZERS)
     _check_choice("mask_rng", self.mask_rng, MASK_RNGS)
+    _check_choice("weight_norm", self.weight_norm, WEIGHT_NORMS)
     for name in ("batch_size", "epochs", "log_every"):
       _check_positive(name, getattr(self, name))
 
@@ -163,6 +183,7 @@ class Hyper(NamedTuple):
   mask_prob: float = 0.5
   lr: float = 0.005
   temperature: float = 0.05
+  warm_start_c: float = 1.0
 
 
 HYPER_RANGES = {
@@ -170,6 +191,7 @@ HYPER_RANGES = {
     "mask_prob": ("[0, 1)", lambda v: 0 <= v < 1),
     "lr": ("(0, inf)", lambda v: 0 < v < math.inf),
     "temperature": ("(0, inf)", lambda v: 0 < v < math.inf),
+    "warm_start_c": ("(0, inf)", lambda v: 0 < v < math.inf),
 }
 
 

@@ -33,8 +33,10 @@ def unused_scalars(cfg: RunConfig) -> set[str]:
   unused = set()
   if cfg.data.latent == "one_hot":
     unused.add("sparsity")
-  if cfg.train.method != "cl":
+  if cfg.train.method not in ("cl", "simclr"):
     unused.add("temperature")
+  if cfg.model.init != "warm":
+    unused.add("warm_start_c")
   return unused
 
 
@@ -84,7 +86,7 @@ def run_experiment(experiment: str, arms: list[Arm], out_dir: str, config: dict,
   arrays["epochs"] = np.asarray(epochs)
   for field in ("method", "status"):
     arrays[field] = np.array([r[field] for r in rows])
-  for field in ("seed", "sparsity", "mask_prob"):
+  for field in ("seed", "sparsity", "mask_prob", "warm_start_c"):
     arrays[field] = np.array([r.get(field, np.nan) for r in rows], float)
 
   os.makedirs(directory, exist_ok=True)

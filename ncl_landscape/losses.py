@@ -43,3 +43,11 @@ def nt_xent_loss(z1: jax.Array, z2: jax.Array, weights: jax.Array, temperature) 
   logits = jnp.where(excluded, -jnp.inf, logits)
   log_prob = logits[idx, positive] - jax.nn.logsumexp(logits, axis=-1)
   return -weighted_mean(log_prob, w)
+
+
+def symmetric_negative_cosine(p1: jax.Array, p2: jax.Array, z1: jax.Array, z2: jax.Array,
+                              weights: jax.Array) -> jax.Array:
+  """SimSiam: 0.5 (D(p1, SG z2) + D(p2, SG z1)), D(p, z) = -E cos(p, z). All [N, m] -> scalar."""
+  def d(p, z):
+    return -weighted_mean(jnp.sum(normalize(p) * jax.lax.stop_gradient(normalize(z)), -1), weights)
+  return 0.5 * (d(p1, z2) + d(p2, z1))

@@ -1,20 +1,23 @@
 """What each method trains: its parameter groups and its optimiser phases.
 
 A phase is one kind of optimiser step: the parameter groups it moves and the loss
-it descends. The non-contrastive method (PAPER.md Eq. 4 / Eq. 6) has two phases,
-an online step L(W^o, SG W^t) and a target step L(W^t, SG W^o); the contrastive
-method (Eq. 9) has one, on a single shared encoder. `train` decides how phases
-alternate; nothing here branches on traced values.
+it descends. The non-contrastive method (PAPER.md Eq. 4 - 8) has two phases, an
+online step L(W^o, SG W^t) and a target step L(W^t, SG W^o), with the predictor W^p
+(when present) applied to, and trained with, the side being trained. The contrastive
+methods (Eq. 9) and Simplified-SimSiam have one phase that moves every group. `train`
+decides how phases alternate; nothing here branches on traced values.
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Callable, NamedTuple
 
 import jax
 
 from ncl_landscape import losses
 from ncl_landscape.config import Hyper, RunConfig
-from ncl_landscape.networks import encode, init_encoder
+from ncl_landscape.networks import (apply_linear, encode, init_encoder, init_linear, init_std,
+                                    normalize)
 
 # loss(params, a1, a2, weights, hyper) -> scalar; a1 feeds the trained side.
 LossFn = Callable[[dict, jax.Array, jax.Array, jax.Array, Hyper], jax.Array]
@@ -27,44 +30,87 @@ class Phase(NamedTuple):
 
 
 class Method(NamedTuple):
-  init_params: Callable[[jax.Array], dict]
+  init_params: Callable[[jax.Array, jax.Array, Hyper], dict]  # (key, M [p, d], hyper) -> params
   phases: tuple[Phase, ...]
   readout: str = "online"  # the group whose encoder the metrics read
 
 
 def _ncl_phase(cfg: RunConfig, trained: str, fixed: str) -> Phase:
   pair_loss = losses.cosine_loss if cfg.train.ncl_form == "cosine" else losses.inner_product_loss
+  has_predictor = cfg.model.predictor != "none"
 
   def loss(params, a1, a2, weights, hyper):
     del hyper
     z_trained = encode(params[trained], a1, weights, cfg.model)
+    if has_predictor:
+      z_trained = apply_linear(params["predictor"], z_trained)
+      if cfg.model.normalize_repr:
+        z_trained = normalize(z_trained)
     z_fixed = encode(params[fixed], a2, weights, cfg.model)
     return pair_loss(z_trained, z_fixed, weights)
 
-  return Phase(name=trained, trains=(trained,), loss=loss)
+  trains = (trained, "predictor") if has_predictor else (trained,)
+  return Phase(name=trained, trains=trains, loss=loss)
 
 
-def _cl_phase(cfg: RunConfig) -> Phase:
+def _contrastive_phase(cfg: RunConfig, groups: tuple[str, ...]) -> Phase:
+  def represent(params, a, weights):
+    z = encode(params["online"], a, weights, cfg.model)
+    return apply_linear(params["projector"], z) if "projector" in params else z
+
   def loss(params, a1, a2, weights, hyper):
-    z1 = encode(params["online"], a1, weights, cfg.model)
-    z2 = encode(params["online"], a2, weights, cfg.model)
-    return losses.nt_xent_loss(z1, z2, weights, hyper.temperature)
+    return losses.nt_xent_loss(represent(params, a1, weights), represent(params, a2, weights),
+                               weights, hyper.temperature)
 
-  return Phase(name="online", trains=("online",), loss=loss)
+  return Phase(name="online", trains=groups, loss=loss)
+
+
+def _simsiam_phase(cfg: RunConfig) -> Phase:
+  """Table 1: z = proj(enc(a)) (BN + activation after each), p = W^p z;
+  loss 0.5 (D(p1, SG z2) + D(p2, SG z1)) with D the negative cosine."""
+  def loss(params, a1, a2, weights, hyper):
+    del hyper
+    z1, z2 = (encode(params["projector"], encode(params["online"], a, weights, cfg.model),
+                     weights, cfg.model) for a in (a1, a2))
+    p1, p2 = apply_linear(params["predictor"], z1), apply_linear(params["predictor"], z2)
+    return losses.symmetric_negative_cosine(p1, p2, z1, z2, weights)
+
+  return Phase(name="online", trains=("online", "projector", "predictor"), loss=loss)
 
 
 def make_method(cfg: RunConfig) -> Method:
   """The parameter groups and phases of cfg.train.method."""
-  p, d = cfg.data.p, cfg.data.d
+  p, d, m = cfg.data.p, cfg.data.d, cfg.model.m
+  std = init_std(p, d, cfg.model.init_std)
+  head_bias = cfg.model.predictor == "linear_bias"
 
-  if cfg.train.method == "cl":
-    def init_cl(key):
-      return {"online": init_encoder(key, cfg.model, p, d)}
-    return Method(init_params=init_cl, phases=(_cl_phase(cfg),))
+  def encoder(key, M, hyper):
+    return init_encoder(key, cfg.model, p, d, M, hyper.warm_start_c)
 
-  def init_ncl(key):
-    online_key, target_key = jax.random.split(key)
-    return {"online": init_encoder(online_key, cfg.model, p, d),
-            "target": init_encoder(target_key, cfg.model, p, d)}
-  return Method(init_params=init_ncl,
-                phases=(_ncl_phase(cfg, "online", "target"), _ncl_phase(cfg, "target", "online")))
+  method = cfg.train.method
+  if method in ("cl", "simclr"):
+    def init_contrastive(key, M, hyper):
+      enc_key, proj_key = jax.random.split(key)
+      params = {"online": encoder(enc_key, M, hyper)}
+      if method == "simclr":
+        params["projector"] = init_linear(proj_key, m, m, std, bias=True)
+      return params
+    groups = ("online", "projector") if method == "simclr" else ("online",)
+    return Method(init_contrastive, (_contrastive_phase(cfg, groups),))
+
+  if method == "simsiam":
+    def init_simsiam(key, M, hyper):
+      enc_key, proj_key, pred_key = jax.random.split(key, 3)
+      projector_cfg = dataclasses.replace(cfg.model, init="random", layers=1)
+      return {"online": encoder(enc_key, M, hyper),
+              "projector": init_encoder(proj_key, projector_cfg, m, d),
+              "predictor": init_linear(pred_key, m, m, std, bias=True)}
+    return Method(init_simsiam, (_simsiam_phase(cfg),))
+
+  def init_ncl(key, M, hyper):
+    online_key, target_key, pred_key = jax.random.split(key, 3)
+    params = {"online": encoder(online_key, M, hyper), "target": encoder(target_key, M, hyper)}
+    if cfg.model.predictor != "none":
+      params["predictor"] = init_linear(pred_key, m, m, std, bias=head_bias)
+    return params
+  return Method(init_ncl, (_ncl_phase(cfg, "online", "target"), _ncl_phase(cfg, "target", "online")))

@@ -23,23 +23,91 @@ class BatchNorm(NamedTuple):
 
 
 class Encoder(NamedTuple):
-  W: jax.Array  # [m, p] (W^o or W^t in the paper)
+  W: jax.Array  # [m, h] (W^o or W^t in the paper; h = p for one layer)
   b: jax.Array  # [m] bias, also the threshold of the symmetric activation
   bn: BatchNorm | None = None
+  W1: jax.Array | None = None  # [h, p] first layer of a two-layer linear encoder
 
 
-def init_encoder(key: jax.Array, cfg: ModelConfig, p: int, d: int) -> Encoder:
-  """W_ij ~ N(0, init_std^2), init_std = sqrt(1/(p d)) by default; b zero or U(+-1/sqrt(p))."""
-  w_key, b_key = jax.random.split(key)
-  std = (1.0 / (p * d)) ** 0.5 if cfg.init_std is None else cfg.init_std
-  W = std * jax.random.normal(w_key, (cfg.m, p))
+class Linear(NamedTuple):
+  """g(v) = W v + b: the predictor W^p (Eq. 5, Eq. 8) or a linear projector."""
+  W: jax.Array  # [m_out, m_in]
+  b: jax.Array | None = None  # [m_out]
+
+
+def init_std(p: int, d: int, std: float | None) -> float:
+  """The paper's weight scale sqrt(1 / (p d)) unless given."""
+  return (1.0 / (p * d)) ** 0.5 if std is None else std
+
+
+def _bias(key, cfg: ModelConfig, fan_in: int) -> jax.Array:
   if cfg.bias_init == "zero":
-    b = jnp.zeros((cfg.m,))
+    return jnp.zeros((cfg.m,))
+  bound = 1.0 / fan_in ** 0.5
+  return jax.random.uniform(key, (cfg.m,), minval=-bound, maxval=bound)
+
+
+def warm_start_weight(key: jax.Array, M: jax.Array, m: int, c) -> jax.Array:
+  """Section 5.2.2: rows of W are columns of M plus N(0, sigma^2), sigma = p^(-c/2).
+
+  Columns are drawn with replacement when m > d, else without. c may be traced.
+  M: [p, d] -> W: [m, p].
+  """
+  p, d = M.shape
+  pick_key, noise_key = jax.random.split(key)
+  if m > d:
+    atoms = jax.random.randint(pick_key, (m,), 0, d)
   else:
-    bound = 1.0 / p ** 0.5
-    b = jax.random.uniform(b_key, (cfg.m,), minval=-bound, maxval=bound)
+    atoms = jax.random.permutation(pick_key, d)[:m]
+  sigma = jnp.asarray(p, jnp.float32) ** (-c / 2)
+  return M[:, atoms].T + sigma * jax.random.normal(noise_key, (m, p))
+
+
+def init_encoder(key: jax.Array, cfg: ModelConfig, p: int, d: int, M: jax.Array | None = None,
+                 warm_start_c=None) -> Encoder:
+  """W_ij ~ N(0, init_std^2) (init_std = sqrt(1/(p d)) by default) or a warm start from M;
+  b zero or U(+-1/sqrt(fan_in)); a two-layer encoder has W1 [m, p] and W [m, m]."""
+  w_key, b_key, w1_key = jax.random.split(key, 3)
+  std = init_std(p, d, cfg.init_std)
+  fan_in = p
+  W1 = None
+  if cfg.init == "warm":
+    W = warm_start_weight(w_key, M, cfg.m, warm_start_c)
+  elif cfg.layers == 2:
+    W1 = std * jax.random.normal(w1_key, (cfg.m, p))
+    W = std * jax.random.normal(w_key, (cfg.m, cfg.m))
+    fan_in = cfg.m
+  else:
+    W = std * jax.random.normal(w_key, (cfg.m, p))
   bn = BatchNorm(jnp.ones((cfg.m,)), jnp.zeros((cfg.m,))) if cfg.batch_norm else None
-  return Encoder(W=W, b=b, bn=bn)
+  return Encoder(W=W, b=_bias(b_key, cfg, fan_in), bn=bn, W1=W1)
+
+
+def init_linear(key: jax.Array, m_in: int, m_out: int, std: float, bias: bool) -> Linear:
+  """W ~ N(0, std^2); bias U(+-1/sqrt(m_in)) (PyTorch's default) when asked."""
+  w_key, b_key = jax.random.split(key)
+  W = std * jax.random.normal(w_key, (m_out, m_in))
+  if not bias:
+    return Linear(W)
+  bound = 1.0 / m_in ** 0.5
+  return Linear(W, jax.random.uniform(b_key, (m_out,), minval=-bound, maxval=bound))
+
+
+def apply_linear(params: Linear, v: jax.Array) -> jax.Array:
+  """v: [B, m_in] -> [B, m_out]."""
+  out = v @ params.W.T
+  return out if params.b is None else out + params.b
+
+
+def effective_weight(params: Encoder) -> jax.Array:
+  """The encoder's linear map before BN: W, or W W1 for two layers. -> [m, p]."""
+  return params.W if params.W1 is None else params.W @ params.W1
+
+
+def project_rows_or_columns(W: jax.Array, kind: str) -> jax.Array:
+  """Figure 7 / Theorem 3: scale every row ('row') or column ('column') of W to unit norm."""
+  axis = 1 if kind == "row" else 0
+  return W / jnp.maximum(jnp.linalg.norm(W, axis=axis, keepdims=True), NORM_EPS)
 
 
 def weighted_mean(u: jax.Array, weights: jax.Array) -> jax.Array:
@@ -73,7 +141,7 @@ def encode(params: Encoder, a: jax.Array, weights: jax.Array, cfg: ModelConfig) 
   'srelu_paper': out = SReLU_b(BN(W a)) (Eq. 14); 'relu': relu(BN(W a + b));
   'linear': BN(W a + b). BN only when cfg.batch_norm; n(.) when cfg.normalize_repr.
   """
-  pre = a @ params.W.T
+  pre = a @ effective_weight(params).T
   if cfg.activation != "srelu_paper":
     pre = pre + params.b
   u = batch_norm(pre, weights, params.bn) if params.bn is not None else pre

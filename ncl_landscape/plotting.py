@@ -38,24 +38,32 @@ def plot_curves(ax, epochs, values, groups, ok, group_by: str, ylabel: str) -> N
   ax.set_ylabel(ylabel)
 
 
-def plot_methods(curves: dict, path: str, methods: list[tuple[str, str]], group_by: str,
-                 select: dict | None = None, title: str = "") -> None:
-  """One row per method (key, display name), columns: min/median/max max-cosine and loss.
-
-  select: {field: value} keeps only the runs with curves[field] == value (e.g. one mask prob).
-  """
+def select_runs(curves: dict, select: dict) -> np.ndarray:
+  """Boolean [R] mask of the runs whose fields equal the given values (floats by isclose)."""
   keep = np.ones(len(curves["method"]), bool)
-  for field, value in (select or {}).items():
-    keep &= np.isclose(curves[field], value)
-  fig, axes = plt.subplots(len(methods), len(PANELS), figsize=(4.2 * len(PANELS), 3.2 * len(methods)),
+  for field, value in select.items():
+    if isinstance(value, str):
+      keep &= curves[field] == value
+    else:
+      keep &= np.isclose(curves[field], value)
+  return keep
+
+
+def plot_rows(curves: dict, path: str, rows: list[tuple[str, dict]], group_by: str,
+              title: str = "") -> None:
+  """One row per (name, select) pair, columns: min/median/max max-cosine and loss.
+
+  select: {field: value} picks the row's runs, e.g. {"method": "ncl", "mask_prob": 0.5}.
+  """
+  fig, axes = plt.subplots(len(rows), len(PANELS), figsize=(4.2 * len(PANELS), 3.2 * len(rows)),
                            squeeze=False)
-  for row, (method, name) in enumerate(methods):
-    sel = keep & (curves["method"] == method)
+  for row, (name, select) in enumerate(rows):
+    sel = select_runs(curves, select)
     for col, (key, ylabel) in enumerate(PANELS):
       ax = axes[row, col]
       plot_curves(ax, curves["epochs"], curves[key][sel], curves[group_by][sel],
                   curves["status"][sel] == "ok", group_by, ylabel)
-      ax.set_title(f"{name}: {ylabel}")
+      ax.set_title(f"{name}: {ylabel}", fontsize=10)
       if key != "loss":
         ax.set_ylim(0, 1.02)
     axes[row, 0].legend(fontsize=8)

@@ -24,7 +24,7 @@ from ncl_landscape import augment, metrics
 from ncl_landscape.config import Hyper, RunConfig
 from ncl_landscape.data import Dataset, sample_dataset
 from ncl_landscape.methods import Method, Phase, make_method
-from ncl_landscape.networks import encode
+from ncl_landscape.networks import Encoder, effective_weight, encode, project_rows_or_columns
 
 EVAL_SAMPLES = 1024  # samples used for the final support-recovery metric
 
@@ -54,14 +54,15 @@ def make_optimizer(name: str, lr) -> optax.GradientTransformation:
 
 
 def log_epochs(cfg: RunConfig) -> list[int]:
-  """The epochs (1-based count of completed epochs) at which curves are logged.
+  """The epochs (counts of completed epochs) at which curves are logged.
 
-  The first epochs % log_every epochs run unlogged, then every log_every-th epoch is logged,
-  so the last logged point is always the final epoch.
+  Epoch 0 is the initialisation (its loss is that of one batch). Then the first
+  epochs % log_every epochs run unlogged and every log_every-th epoch is logged, so
+  the last logged point is always the final epoch.
   """
   k = min(cfg.train.log_every, cfg.train.epochs)
   first = cfg.train.epochs % k
-  return [first + k * (i + 1) for i in range(cfg.train.epochs // k)]
+  return [0] + [first + k * (i + 1) for i in range(cfg.train.epochs // k)]
 
 
 def epoch_batches(key: jax.Array, n: int, batch_size: int, drop_last: bool):
@@ -99,9 +100,17 @@ def make_run_fns(cfg: RunConfig, method: Method) -> RunFns:
     data_key, init_key, loop_key = jax.random.split(key, 3)
     data = sample_dataset(data_key, cfg.data, hyper.sparsity)
     opt = make_optimizer(cfg.train.optimizer, hyper.lr)
-    params = method.init_params(init_key)
+    params = method.init_params(init_key, data.M, hyper)
     state = TrainState(params, {ph.name: opt.init(_select(params, ph.trains)) for ph in phases})
     return state, data, loop_key
+
+  def project(groups: dict) -> dict:
+    """Row or column normalisation of every encoder W after a step (cfg.train.weight_norm)."""
+    if cfg.train.weight_norm == "none":
+      return groups
+    return {g: v._replace(W=project_rows_or_columns(v.W, cfg.train.weight_norm))
+            if isinstance(v, Encoder) and g in ("online", "target") else v
+            for g, v in groups.items()}
 
   def views(key, idx, w, data, hyper):
     return views_fn(key, data.x[idx], hyper.mask_prob, cfg.train.mask_rng) + (w,)
@@ -116,7 +125,7 @@ def make_run_fns(cfg: RunConfig, method: Method) -> RunFns:
     trained = _select(state.params, phase.trains)
     loss, grads = jax.value_and_grad(loss_fn)(trained)
     updates, opt_state = opt.update(grads, state.opt_states[phase.name], trained)
-    trained = optax.apply_updates(trained, updates)
+    trained = project(optax.apply_updates(trained, updates))
     return TrainState({**state.params, **trained},
                       {**state.opt_states, phase.name: opt_state}), loss
 
@@ -165,7 +174,7 @@ def make_train(cfg: RunConfig, method: Method | None = None):
   cfg.validate()
   method = method or make_method(cfg)
   fns = make_run_fns(cfg, method)
-  logged = log_epochs(cfg)
+  logged = log_epochs(cfg)[1:]
   k = logged[1] - logged[0] if len(logged) > 1 else logged[0]
   unlogged = logged[0] - k
 
@@ -179,13 +188,18 @@ def make_train(cfg: RunConfig, method: Method | None = None):
 
     def log_interval(state, first_epoch):
       state, losses = run_epochs(state, first_epoch, k)
-      mc = metrics.max_cosine(state.params[method.readout].W, data.M)
+      mc = metrics.max_cosine(effective_weight(state.params[method.readout]), data.M)
       return state, (losses[-1], mc)
 
+    idx, w = epoch_batches(loop_key, cfg.data.n, cfg.train.batch_size, cfg.train.drop_last)
+    _, loss0 = fns.step(state, 0, loop_key, idx[0], w[0], data, hyper)
+    mc0 = metrics.max_cosine(effective_weight(state.params[method.readout]), data.M)
     if unlogged:
       state, _ = run_epochs(state, 0, unlogged)
     starts = unlogged + k * jnp.arange(len(logged))
     state, (loss, mc) = jax.lax.scan(log_interval, state, starts)
+    loss = jnp.concatenate([loss0[None], loss])
+    mc = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a[None], b]), mc0, mc)
     return RunOutput(loss=loss, maxcos_max=mc.max, maxcos_median=mc.median, maxcos_min=mc.min,
                      final=final_metrics(cfg, method, state.params, data, loss),
                      params=state.params)
@@ -197,14 +211,15 @@ def final_metrics(cfg: RunConfig, method: Method, params: dict, data: Dataset,
                   loss_curve: jax.Array) -> dict:
   """Max-cosine and support recovery of the readout encoder, and the run's finiteness."""
   encoder = params[method.readout]
-  mc = metrics.max_cosine(encoder.W, data.M)
+  W = effective_weight(encoder)
+  mc = metrics.max_cosine(W, data.M)
   n_eval = min(cfg.data.n, EVAL_SAMPLES)
   x, z = data.x[:n_eval], data.z[:n_eval]
   out = {"maxcos_max": mc.max, "maxcos_median": mc.median, "maxcos_min": mc.min,
          "finite": jnp.all(jnp.isfinite(loss_curve)) & metrics.all_finite(params)}
-  if encoder.W.shape[0] >= cfg.data.d:  # one neuron per atom is needed for the pairing
+  if W.shape[0] >= cfg.data.d:  # one neuron per atom is needed for the pairing
     rep = encode(encoder, x, jnp.ones((n_eval,)), cfg.model)
-    support = metrics.support_recovery(encoder.W, data.M, rep, z)
+    support = metrics.support_recovery(W, data.M, rep, z)
     out.update(support_match=support.match, false_support=support.false_support,
                sparsity_gap=support.sparsity_gap)
   return out

@@ -27,15 +27,15 @@ def test_epoch_batches_cover_every_sample_once(drop_last):
 
 def test_log_epochs_end_at_the_last_epoch():
   cfg = SMALL.replace(train=dict(epochs=10, log_every=4))
-  assert log_epochs(cfg) == [6, 10]
-  assert log_epochs(SMALL.replace(train=dict(epochs=3, log_every=5))) == [3]
+  assert log_epochs(cfg) == [0, 6, 10]
+  assert log_epochs(SMALL.replace(train=dict(epochs=3, log_every=5))) == [0, 3]
 
 
 def _counting_method(n_phases):
   """Phase i moves group g{i} by -lr per step (loss = sum of the group): counts steps."""
   def phase(i):
     return Phase(name=f"g{i}", trains=(f"g{i}",), loss=lambda p, a1, a2, w, h, i=i: p[f"g{i}"])
-  return Method(init_params=lambda key: {f"g{i}": jnp.zeros(()) for i in range(n_phases)},
+  return Method(init_params=lambda key, M, hyper: {f"g{i}": jnp.zeros(()) for i in range(n_phases)},
                 phases=tuple(phase(i) for i in range(n_phases)))
 
 

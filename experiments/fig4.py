@@ -1,0 +1,17 @@
+"""Figure 4: NCL from a warm start (c = 1, sigma ~ 0.141), no predictor: recovery decays.
+
+  python -m experiments.fig4 --profile=quick --warm_start_c=0.5,1,2
+
+As run: the NCL model without a predictor has no BN (--batch_norm=caption adds it).
+"""
+from absl import app
+
+from experiments.warm_start import Variant, WarmStartFigure, main_for, profiles
+
+FIGURE = WarmStartFigure("fig4", "Figure 4: NCL from a warm start",
+                         (Variant("ncl_warm", "NCL, warm start", {}),), warm=True)
+PROFILES = profiles(c=1.0, seeds_paper=5)
+main = main_for(FIGURE, PROFILES)
+
+if __name__ == "__main__":
+  app.run(main)

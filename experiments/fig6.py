@@ -1,0 +1,17 @@
+"""Figure 6: NCL with a linear predictor from a random start still fails.
+
+  python -m experiments.fig6 --profile=quick
+"""
+from absl import app
+
+from experiments.warm_start import Variant, WarmStartFigure, main_for, profiles
+
+FIGURE = WarmStartFigure(
+    "fig6", "Figure 6: NCL + linear predictor, random start",
+    (Variant("ncl_pred", "NCL + predictor", {"model": {"predictor": "linear",
+                                                        "batch_norm": True}}),), warm=False)
+PROFILES = profiles(c=1.0, seeds_paper=3)
+main = main_for(FIGURE, PROFILES)
+
+if __name__ == "__main__":
+  app.run(main)
