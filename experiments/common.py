@@ -13,6 +13,7 @@ from absl import flags
 
 from ncl_landscape import plotting
 from ncl_landscape.config import DataConfig, Hyper, RunConfig, TrainConfig, check_hyper_values
+from ncl_landscape.experiment import Arm, Execution, run_experiment
 from ncl_landscape.sweep import Grid, make_grid
 
 PROFILES = ("smoke", "quick", "paper")
@@ -28,6 +29,11 @@ flags.DEFINE_string("warm_start_c", None,
                     "Comma-separated warm-start exponents c > 0 (noise std p^(-c/2)).")
 flags.DEFINE_string("lr", None, "SGD learning rate > 0; overrides the profile.")
 flags.DEFINE_string("base_seed", "0", "Root PRNG seed (integer >= 0).")
+flags.DEFINE_string("max_runs_per_call", None,
+                    "Cut each grid into compiled calls of at most this many runs (integer >= 1).")
+flags.DEFINE_string("vmap_width", None,
+                    "Vmap exactly this many runs at a time (integer >= 1): results then are "
+                    "bit-identical across chunkings and device counts.")
 flags.DEFINE_string("latent", None, "fixed_count (authors' code) or bernoulli (paper text).")
 flags.DEFINE_string("cl_masks", "dependent",
                     "CL augmentation: dependent (as the authors ran the figures) or independent "
@@ -88,6 +94,9 @@ def resolve_settings(profiles: dict, uses: tuple[str, ...] = ()) -> dict:
     if getattr(FLAGS, name) is not None:
       settings[name] = _int_flag(name, getattr(FLAGS, name), 1)
   settings["base_seed"] = _int_flag("base_seed", FLAGS.base_seed, 0)
+  for name in ("max_runs_per_call", "vmap_width"):
+    value = getattr(FLAGS, name)
+    settings[name] = None if value is None else _int_flag(name, value, 1)
   settings["log_every"] = min(settings["log_every"], settings["epochs"])
   if FLAGS.lr is not None:
     settings["lr"] = _float_list_flag("lr", FLAGS.lr, "lr")[0]
@@ -141,3 +150,10 @@ def plot_by_sparsity(curves: dict, path: str, methods: list[tuple[str, str]], ti
       rows.append((name, select))
   plotting.plot_rows(curves, path, rows, group_by="sparsity",
                      title=f"{title} (mask prob {mask_prob:g})")
+
+
+def run(experiment: str, arms: list[Arm], s: dict, plot) -> list[dict]:
+  """run_experiment with the settings' output directory and execution flags."""
+  execution = Execution(s["max_runs_per_call"], s["vmap_width"])
+  return run_experiment(experiment, arms, s["out_dir"], {"settings": s}, plot=plot,
+                        execution=execution)

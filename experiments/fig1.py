@@ -14,7 +14,7 @@ from absl import app
 from experiments import common
 from ncl_landscape import plotting
 from ncl_landscape.config import DataConfig, Hyper, ModelConfig, RunConfig, TrainConfig
-from ncl_landscape.experiment import Arm, run_experiment
+from ncl_landscape.experiment import Arm
 from ncl_landscape.sweep import make_grid
 
 _BASE = dict(cl_masks="dependent", one_hot_sign="code")
@@ -50,7 +50,7 @@ def plot(curves, path):
 def main(argv):
   del argv
   s = common.settings_or_exit(PROFILES, USES)
-  run_experiment("fig1", make_arms(s), s["out_dir"], {"settings": s}, plot=plot)
+  common.run("fig1", make_arms(s), s, plot)
 
 
 if __name__ == "__main__":

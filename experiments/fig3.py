@@ -7,7 +7,7 @@ from __future__ import annotations
 from absl import app
 
 from experiments import common
-from ncl_landscape.experiment import Arm, run_experiment
+from ncl_landscape.experiment import Arm
 
 _GRID = dict(sparsities=(0.1, 0.2, 0.3), latent="fixed_count")
 PROFILES = {
@@ -33,7 +33,7 @@ def plot(curves, path):
 def main(argv):
   del argv
   s = common.settings_or_exit(PROFILES, USES)
-  run_experiment("fig3", make_arms(s), s["out_dir"], {"settings": s}, plot=plot)
+  common.run("fig3", make_arms(s), s, plot)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from experiments import common
-from ncl_landscape.experiment import Arm, run_experiment
+from ncl_landscape.experiment import Arm
 
 
 class Variant(NamedTuple):
@@ -60,6 +60,6 @@ def main_for(fig: WarmStartFigure, profiles: dict):
   def main(argv):
     del argv
     s = common.settings_or_exit(profiles, ("latent", "batch_norm"))
-    run_experiment(fig.experiment, make_arms(fig, s), s["out_dir"], {"settings": s}, plot=plot)
+    common.run(fig.experiment, make_arms(fig, s), s, plot)
 
   return main

@@ -1,9 +1,10 @@
-"""An experiment: named arms (a method's config and grid), trained and saved.
+"""An experiment: named arms (a method's config and grid), trained, saved, resumable.
 
-`run_experiment` trains each arm's grid in one compiled call, then writes
-DIR/<id>/summary.csv, curves.npz and config.json (CONTRACT.md). config.json is
-written last and carries "complete": true, so a directory a crash left behind is
-recognisably incomplete.
+`run_experiment` trains each arm's grid chunk by chunk (one compiled function per
+arm), saving every chunk as it lands (store.py), then writes DIR/<id>/summary.csv,
+curves.npz, the figure and, last, config.json with "complete": true and the
+experiment's hash (CONTRACT.md). Rerunning skips a complete experiment of the same
+hash, reuses intact chunks of the same arm hash, and recomputes the rest.
 """
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ from typing import NamedTuple
 import numpy as np
 from absl import logging
 
-from ncl_landscape import io
+from ncl_landscape import io, store
 from ncl_landscape.config import RunConfig
-from ncl_landscape.sweep import Grid, run_grid
-from ncl_landscape.train import log_epochs
+from ncl_landscape.sweep import (Grid, chunk_size, chunk_slices, compile_chunks, concat_outputs,
+                                 run_chunk)
+from ncl_landscape.train import RunOutput, log_epochs
 
 CURVE_KEYS = ("maxcos_min", "maxcos_median", "maxcos_max", "loss")
 
@@ -26,6 +28,12 @@ class Arm(NamedTuple):
   method: str  # the summary's method name, e.g. 'cl' or 'ncl'
   cfg: RunConfig
   grid: Grid
+
+
+class Execution(NamedTuple):
+  """How grids are cut into compiled calls (sweep.py); neither changes the runs' maths."""
+  max_runs_per_call: int | None = None
+  vmap_width: int | None = None
 
 
 def unused_scalars(cfg: RunConfig) -> set[str]:
@@ -40,7 +48,7 @@ def unused_scalars(cfg: RunConfig) -> set[str]:
   return unused
 
 
-def summary_rows(experiment: str, arm: Arm, out) -> list[dict]:
+def summary_rows(experiment: str, arm: Arm, out: RunOutput) -> list[dict]:
   """One row per run of the arm; status 'diverged' for a non-finite loss or weights."""
   rows, unused = [], unused_scalars(arm.cfg)
   for r, point in enumerate(arm.grid.points):
@@ -53,53 +61,101 @@ def summary_rows(experiment: str, arm: Arm, out) -> list[dict]:
   return rows
 
 
-def is_complete(directory: str) -> bool:
-  """True iff directory holds a finished experiment (config.json with complete: true)."""
-  path = os.path.join(directory, "config.json")
+RESULT_FILES = ("summary.csv", "curves.npz")
+
+
+def is_complete(directory: str, expected_hash: str | None = None) -> bool:
+  """True iff directory holds a finished experiment (of that hash, when given) whose
+  result files still have the digests config.json recorded."""
   try:
-    return bool(io.load_json(path).get("complete"))
+    config = io.load_json(os.path.join(directory, "config.json"))
+    files = {name: io.file_digest(os.path.join(directory, name)) for name in RESULT_FILES}
   except (OSError, ValueError):
     return False
+  return (bool(config.get("complete")) and expected_hash in (None, config.get("hash"))
+          and config.get("files") == files)
 
 
-def run_experiment(experiment: str, arms: list[Arm], out_dir: str, config: dict,
-                   plot=None) -> list[dict]:
-  """Trains every arm, saves the CONTRACT files under out_dir/experiment, draws the figure.
+def arm_hash(arm: Arm, size: int, execution: Execution) -> str:
+  return store.digest({"method": arm.method, "cfg": arm.cfg.to_dict(), "points": arm.grid.points,
+                       "chunk_size": size, "vmap_width": execution.vmap_width})
 
-  plot(curves, png_path) draws from the saved curves only. Returns the summary rows.
-  """
-  directory = os.path.join(out_dir, experiment)
-  rows, curves, epochs = [], {k: [] for k in CURVE_KEYS}, None
-  for arm in arms:
-    start = time.perf_counter()
-    out = run_grid(arm.cfg, arm.grid)
-    logging.info("%s/%s: %d runs in %.1fs", experiment, arm.method, len(arm.grid.points),
-                 time.perf_counter() - start)
-    arm_epochs = log_epochs(arm.cfg)
-    if epochs is not None and arm_epochs != epochs:
-      raise ValueError(f"arms of {experiment} log different epochs")
-    epochs = arm_epochs
-    rows += summary_rows(experiment, arm, out)
-    for k in CURVE_KEYS:
-      curves[k].append(getattr(out, k))
-  arrays = {k: np.concatenate(v) for k, v in curves.items()}
+
+def run_arm(directory: str, experiment: str, arm: Arm, execution: Execution) -> RunOutput:
+  """Trains (or reloads) every chunk of the arm, logging progress per chunk."""
+  runs = len(arm.grid.points)
+  size = chunk_size(runs, execution.max_runs_per_call, execution.vmap_width)
+  chunks = chunk_slices(runs, size)
+  digest = arm_hash(arm, size, execution)
+  steps_per_run = arm.cfg.train.epochs * arm.cfg.steps_per_epoch
+  name = f"{experiment}/{arm.method}"
+  outputs, trainer, done, run_s = [], None, 0, 0.0
+  for i, chunk in enumerate(chunks):
+    out = store.load_chunk(directory, arm.method, i, digest)
+    if out is None:
+      if trainer is None:
+        start = time.perf_counter()
+        trainer = compile_chunks(arm.cfg, arm.grid, size, execution.vmap_width)
+        logging.info("%s: compiled in %.1fs", name, time.perf_counter() - start)
+      start = time.perf_counter()
+      out = run_chunk(trainer, arm.grid, chunk, size)._replace(params={})  # not saved
+      run_s += time.perf_counter() - start
+      done += chunk.stop - chunk.start
+      store.save_chunk(directory, arm.method, i, digest, out)
+      rate = done * steps_per_run / run_s
+      left = sum(c.stop - c.start for c in chunks[i + 1:]) * steps_per_run / rate
+      logging.info("%s: chunk %d/%d, runs %d/%d, %.0f run-steps/s, ETA %.0fs", name, i + 1,
+                   len(chunks), chunk.stop, runs, rate, left)
+    else:
+      logging.info("%s: chunk %d/%d reused from disk", name, i + 1, len(chunks))
+    outputs.append(out)
+  return concat_outputs(outputs)
+
+
+def curve_arrays(rows: list[dict], outputs: list[RunOutput], epochs: list[int]) -> dict:
+  arrays = {k: np.concatenate([getattr(o, k) for o in outputs]) for k in CURVE_KEYS}
   arrays["epochs"] = np.asarray(epochs)
   for field in ("method", "status"):
     arrays[field] = np.array([r[field] for r in rows])
   for field in ("seed", "sparsity", "mask_prob", "warm_start_c"):
     arrays[field] = np.array([r.get(field, np.nan) for r in rows], float)
+  return arrays
 
-  os.makedirs(directory, exist_ok=True)
+
+def run_experiment(experiment: str, arms: list[Arm], out_dir: str, config: dict, plot=None,
+                   execution: Execution = Execution()) -> list[dict]:
+  """Trains every arm, saves the CONTRACT files under out_dir/experiment, draws the figure.
+
+  plot(curves, png_path) draws from the saved curves only. Returns the summary rows.
+  """
+  directory = os.path.join(out_dir, experiment)
+  epochs = {tuple(log_epochs(arm.cfg)) for arm in arms}
+  if len(epochs) != 1:
+    raise ValueError(f"arms of {experiment} log different epochs")
+  sizes = [chunk_size(len(a.grid.points), execution.max_runs_per_call, execution.vmap_width)
+           for a in arms]
+  experiment_hash = store.digest([config, [arm_hash(a, s, execution) for a, s in
+                                           zip(arms, sizes)]])
+  summary_path = os.path.join(directory, "summary.csv")
+  if is_complete(directory, experiment_hash):
+    logging.info("%s: complete for this configuration, skipped", experiment)
+    return io.load_summary(summary_path)
+
+  outputs = [run_arm(directory, experiment, arm, execution) for arm in arms]
+  rows = [row for arm, out in zip(arms, outputs) for row in summary_rows(experiment, arm, out)]
   config_path = os.path.join(directory, "config.json")
   if os.path.exists(config_path):
     os.remove(config_path)  # the directory is incomplete until the new config lands
-  io.save_curves(os.path.join(directory, "curves.npz"), **arrays)
-  io.save_summary(os.path.join(directory, "summary.csv"), rows)
+  curves_path = os.path.join(directory, "curves.npz")
+  io.save_curves(curves_path, **curve_arrays(rows, outputs, list(epochs.pop())))
+  io.save_summary(summary_path, rows)
   if plot is not None:
-    plot(io.load_curves(os.path.join(directory, "curves.npz")),
-         os.path.join(directory, f"{experiment}.png"))
+    plot(io.load_curves(curves_path), os.path.join(directory, f"{experiment}.png"))
   io.save_json(config_path, {
-      "experiment": experiment, **config,
+      "experiment": experiment, **config, "hash": experiment_hash,
+      "execution": execution._asdict(),
       "arms": {arm.method: arm.cfg.to_dict() for arm in arms},
-      "environment": io.environment(), "complete": True})
+      "environment": io.environment(),
+      "files": {name: io.file_digest(os.path.join(directory, name)) for name in RESULT_FILES},
+      "complete": True})
   return rows

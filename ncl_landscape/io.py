@@ -6,6 +6,7 @@ sees a half-written file.
 from __future__ import annotations
 
 import csv
+import hashlib
 import importlib.metadata
 import io as _io
 import json
@@ -39,6 +40,12 @@ def atomic_write(path: str, data: bytes) -> None:
     if os.path.exists(tmp):
       os.remove(tmp)
     raise
+
+
+def file_digest(path: str) -> str:
+  """SHA-256 of a file's bytes."""
+  with open(path, "rb") as f:
+    return hashlib.sha256(f.read()).hexdigest()
 
 
 def environment() -> dict:

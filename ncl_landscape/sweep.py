@@ -1,8 +1,18 @@
-"""Grids of runs: seeds x swept scalars, trained in one jit(vmap(train)) call.
+"""Grids of runs: seeds x swept scalars, trained by one jit(vmap(train)) per chunk.
 
 A grid is flat: run r has a key and one value of every Hyper field. Run r's key is
 fold_in(key(base_seed), seed), so runs with the same seed share their dictionary,
 data and initialisation across the swept values, as in the authors' sweeps.
+
+The run axis is laid over every device with jax.sharding (a 1-D Mesh named 'runs');
+a grid larger than `max_runs_per_call` is cut into equal chunks (the last padded by
+repeating a run) that reuse one compiled function. Under jax.distributed the same
+code spans hosts: every process builds the same grid and gathers the outputs.
+
+XLA may compile a vmapped step differently for different batch widths, which moves
+results by an ulp. With `vmap_width` set, every call maps (lax.map) over groups of
+exactly that many vmapped runs, so a run's result is bit-identical whatever the chunk
+size or device count (chunks are then multiples of vmap_width x devices).
 """
 from __future__ import annotations
 
@@ -13,9 +23,12 @@ from typing import NamedTuple, Sequence
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from ncl_landscape.config import Hyper, RunConfig
 from ncl_landscape.train import RunOutput, make_train
+
+RUN_AXIS = "runs"
 
 
 class Grid(NamedTuple):
@@ -41,13 +54,87 @@ def make_grid(base_seed: int, seeds: int, base: Hyper, **swept: Sequence[float])
   return Grid(keys=keys, hyper=hyper, points=points)
 
 
+def run_mesh() -> Mesh:
+  """A 1-D mesh over every device (all hosts' under jax.distributed)."""
+  return Mesh(np.array(jax.devices()), (RUN_AXIS,))
+
+
+def chunk_size(runs: int, max_runs_per_call: int | None = None,
+               vmap_width: int | None = None) -> int:
+  """Runs per compiled call: the grid, or at most max_runs_per_call, rounded up to a
+  multiple of the device count (times vmap_width) so the run axis splits evenly."""
+  unit = jax.device_count() * (vmap_width or 1)
+  size = runs if max_runs_per_call is None else min(runs, max_runs_per_call)
+  return -(-size // unit) * unit
+
+
+def chunk_slices(runs: int, size: int) -> list[slice]:
+  """Consecutive slices of at most `size` runs covering range(runs)."""
+  return [slice(start, min(start + size, runs)) for start in range(0, runs, size)]
+
+
 @functools.lru_cache(maxsize=None)
-def grid_trainer(cfg: RunConfig):
-  """jit(vmap(train)) for cfg, built once per configuration (configs are hashable)."""
-  return jax.jit(jax.vmap(make_train(cfg)))
+def grid_trainer(cfg: RunConfig, vmap_width: int | None = None):
+  """jit(vmap(train)) for cfg with the run axis sharded over run_mesh(); built once per
+  (configuration, vmap_width). Takes raw key data [R, ...] and Hyper [R]."""
+  batched = jax.vmap(lambda key_data, hyper: make_train(cfg)(jax.random.wrap_key_data(key_data),
+                                                              hyper))
+  sharding = NamedSharding(run_mesh(), PartitionSpec(RUN_AXIS))
+
+  def grouped(key_data, hyper):
+    runs = key_data.shape[0]
+    split = lambda v: v.reshape((runs // vmap_width, vmap_width) + v.shape[1:])
+    out = jax.lax.map(lambda args: batched(*args),
+                      jax.tree_util.tree_map(split, (key_data, hyper)))
+    return jax.tree_util.tree_map(lambda v: v.reshape((runs,) + v.shape[2:]), out)
+
+  return jax.jit(batched if vmap_width is None else grouped, in_shardings=(sharding, sharding),
+                 out_shardings=sharding)
 
 
-def run_grid(cfg: RunConfig, grid: Grid) -> RunOutput:
-  """Trains every run of the grid in one compiled call; returns host (NumPy) arrays [R, ...]."""
-  out = grid_trainer(cfg)(grid.keys, grid.hyper)
-  return jax.tree_util.tree_map(np.asarray, jax.device_get(out))
+def _to_global(host: np.ndarray, sharding: NamedSharding) -> jax.Array:
+  """A global array from a host array every process holds in full."""
+  return jax.make_array_from_callback(host.shape, sharding, lambda index: host[index])
+
+
+def _to_host(tree):
+  if jax.process_count() > 1:
+    from jax.experimental import multihost_utils
+    tree = multihost_utils.process_allgather(tree, tiled=True)
+  return jax.tree_util.tree_map(np.asarray, jax.device_get(tree))
+
+
+def chunk_inputs(grid: Grid, chunk: slice, size: int):
+  """(key data, Hyper) of the chunk's runs, padded to `size` by repeating its last run,
+  laid out over the run mesh."""
+  index = np.arange(chunk.start, chunk.stop)
+  index = np.concatenate([index, np.full(size - len(index), index[-1])])
+  sharding = NamedSharding(run_mesh(), PartitionSpec(RUN_AXIS))
+  key_data = np.asarray(jax.random.key_data(grid.keys))[index]
+  hyper = Hyper(*(np.asarray(v)[index] for v in grid.hyper))
+  return _to_global(key_data, sharding), Hyper(*(_to_global(v, sharding) for v in hyper))
+
+
+def compile_chunks(cfg: RunConfig, grid: Grid, size: int, vmap_width: int | None = None):
+  """The compiled trainer for chunks of `size` runs of this grid (compiled ahead of time)."""
+  return grid_trainer(cfg, vmap_width).lower(*chunk_inputs(grid, slice(0, 1), size)).compile()
+
+
+def run_chunk(trainer, grid: Grid, chunk: slice, size: int) -> RunOutput:
+  """Trains the chunk's runs in one call of `size` runs of trainer (grid_trainer or
+  compile_chunks); returns host arrays of the chunk's runs."""
+  out = trainer(*chunk_inputs(grid, chunk, size))
+  return jax.tree_util.tree_map(lambda v: v[:chunk.stop - chunk.start], _to_host(out))
+
+
+def concat_outputs(outputs: list[RunOutput]) -> RunOutput:
+  return jax.tree_util.tree_map(lambda *v: np.concatenate(v), *outputs)
+
+
+def run_grid(cfg: RunConfig, grid: Grid, max_runs_per_call: int | None = None,
+             vmap_width: int | None = None) -> RunOutput:
+  """Trains every run of the grid; returns host (NumPy) arrays [R, ...]."""
+  runs = len(grid.points)
+  size = chunk_size(runs, max_runs_per_call, vmap_width)
+  trainer = grid_trainer(cfg, vmap_width)
+  return concat_outputs([run_chunk(trainer, grid, c, size) for c in chunk_slices(runs, size)])

@@ -1,5 +1,4 @@
 """Max-cosine (Eq. 12), support recovery and divergence detection."""
-import jax
 import jax.numpy as jnp
 import numpy as np
 

@@ -9,7 +9,7 @@ from ncl_landscape.config import DataConfig, Hyper, ModelConfig, RunConfig, Trai
 from ncl_landscape.data import make_dictionary
 from ncl_landscape.losses import symmetric_negative_cosine
 from ncl_landscape.methods import make_method
-from ncl_landscape.networks import Encoder, effective_weight, encode, init_encoder, warm_start_weight
+from ncl_landscape.networks import effective_weight, encode, init_encoder, warm_start_weight
 from ncl_landscape.sweep import make_grid, run_grid
 from ncl_landscape.train import make_run_fns
 

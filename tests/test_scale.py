@@ -1,0 +1,106 @@
+"""Sharding, chunking, resume, corrupted files, divergence: the grid survives and agrees."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from ncl_landscape import io, store
+from ncl_landscape.config import DataConfig, Hyper, ModelConfig, RunConfig, TrainConfig
+from ncl_landscape.experiment import Arm, Execution, is_complete, run_experiment
+from ncl_landscape.report import group_stats
+from ncl_landscape.sweep import make_grid, run_grid
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SMALL = RunConfig(data=DataConfig(n=300, p=20, d=5), model=ModelConfig(m=12),
+                  train=TrainConfig(batch_size=64, epochs=4, log_every=2))
+
+
+def small_grid():
+  return make_grid(0, 4, Hyper(lr=0.05), sparsity=(0.2, 0.6))  # 8 runs
+
+
+def test_sharded_over_four_devices_equals_one_device(tmp_path):
+  path = tmp_path / "sharded.npz"
+  proc = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "_sharded_grid.py"), str(path)],
+                        cwd=ROOT, capture_output=True, text=True, timeout=600)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  one = run_grid(SMALL, small_grid(), vmap_width=2)
+  with np.load(path) as sharded:
+    np.testing.assert_array_equal(sharded["loss"], one.loss)
+    np.testing.assert_array_equal(sharded["W"], one.params["online"].W)
+
+
+@pytest.mark.parametrize("max_runs", [2, 3, 6])
+def test_chunked_is_bit_identical_to_unchunked(max_runs):
+  whole = run_grid(SMALL, small_grid(), vmap_width=1)
+  chunked = run_grid(SMALL, small_grid(), max_runs_per_call=max_runs, vmap_width=1)
+  np.testing.assert_array_equal(whole.loss, chunked.loss)
+  np.testing.assert_array_equal(whole.params["online"].W, chunked.params["online"].W)
+
+
+def _fig2(out_dir, *extra):
+  return [sys.executable, "-m", "experiments.fig2", "--profile=smoke", "--sparsities=0.1",
+          "--max_runs_per_call=1", f"--out_dir={out_dir}", *extra]
+
+
+def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
+  ref, resumed = tmp_path / "ref", tmp_path / "resumed"
+  assert subprocess.run(_fig2(ref), cwd=ROOT, capture_output=True, timeout=600).returncode == 0
+  proc = subprocess.Popen(_fig2(resumed), cwd=ROOT, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL)
+  deadline = time.time() + 300
+  while time.time() < deadline and not store.load_manifest(str(resumed / "fig2")).get("ncl"):
+    time.sleep(0.05)
+  proc.send_signal(signal.SIGKILL)
+  proc.wait()
+  assert store.load_manifest(str(resumed / "fig2"))["ncl"]["chunks"]  # work was saved ...
+  assert not is_complete(str(resumed / "fig2"))  # ... and the run was cut short
+  done = subprocess.run(_fig2(resumed), cwd=ROOT, capture_output=True, text=True, timeout=600)
+  assert done.returncode == 0, done.stderr[-2000:]
+  assert "reused from disk" in done.stderr
+  assert (resumed / "fig2" / "summary.csv").read_bytes() == (ref / "fig2" / "summary.csv").read_bytes()
+
+
+def _tiny_experiment(out_dir, lrs=(0.05,)):
+  grid = make_grid(0, 2, Hyper(), lr=lrs)
+  cfg = SMALL.replace(model=dict(activation="linear"), train=dict(ncl_form="inner"))
+  return run_experiment("tiny", [Arm("ncl", cfg, grid)], str(out_dir), {"settings": {}},
+                        execution=Execution(max_runs_per_call=2))
+
+
+def test_truncated_files_are_recomputed_not_read(tmp_path):
+  rows = _tiny_experiment(tmp_path)
+  d = tmp_path / "tiny"
+  summary = (d / "summary.csv").read_bytes()
+  (d / "summary.csv").write_bytes(summary[: len(summary) // 2])
+  assert not is_complete(str(d))
+  chunk = d / "chunks" / "ncl-0.npz"
+  chunk.write_bytes(chunk.read_bytes()[:100])
+  manifest = store.load_manifest(str(d))
+  assert store.load_chunk(str(d), "ncl", 0, manifest["ncl"]["hash"]) is None
+  again = _tiny_experiment(tmp_path)
+  assert (d / "summary.csv").read_bytes() == summary and is_complete(str(d))
+  assert [r["maxcos_min"] for r in again] == [r["maxcos_min"] for r in rows]
+
+
+def test_changed_config_never_reuses_stale_chunks(tmp_path):
+  _tiny_experiment(tmp_path)
+  old = store.load_manifest(str(tmp_path / "tiny"))["ncl"]["hash"]
+  _tiny_experiment(tmp_path, lrs=(0.04,))
+  assert store.load_manifest(str(tmp_path / "tiny"))["ncl"]["hash"] != old
+
+
+def test_forced_nan_run_is_marked_and_left_out_of_means(tmp_path):
+  rows = _tiny_experiment(tmp_path, lrs=(0.05, 1e4))
+  status = {(r["seed"], r["lr"]): r["status"] for r in rows}
+  assert status[(0, 0.05)] == status[(1, 0.05)] == "ok"
+  assert status[(0, 1e4)] == status[(1, 1e4)] == "diverged"
+  saved = io.load_summary(str(tmp_path / "tiny" / "summary.csv"))
+  stats = group_stats(saved, ("lr",), "maxcos_min")
+  assert stats[("10000",)].ok == 0 and stats[("10000",)].diverged == 2
+  ok = [float(r["maxcos_min"]) for r in saved if r["status"] == "ok"]
+  assert stats[("0.05",)].ok == 2 and np.isclose(stats[("0.05",)].mean, np.mean(ok))
