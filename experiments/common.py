@@ -100,12 +100,15 @@ def resolve_settings(profiles: dict, uses: tuple[str, ...] = ()) -> dict:
   settings["log_every"] = min(settings["log_every"], settings["epochs"])
   if FLAGS.lr is not None:
     settings["lr"] = _float_list_flag("lr", FLAGS.lr, "lr")[0]
-  for name, hyper_name in (("sparsities", "sparsity"), ("mask_probs", "mask_prob"),
-                           ("warm_start_c", "warm_start_c")):
-    if getattr(FLAGS, name) is not None and name in settings:
-      settings[name] = _float_list_flag(name, getattr(FLAGS, name), hyper_name)
+  lists = {"sparsities": "sparsity", "mask_probs": "mask_prob", "warm_start_c": "warm_start_c"}
   choices = {"latent": ("fixed_count", "bernoulli"), "cl_masks": ("dependent", "independent"),
              "batch_norm": ("code", "caption"), "one_hot_sign": ("code", "per_sample")}
+  for name in list(lists) + list(choices):
+    if FLAGS[name].present and name not in settings and name not in uses:
+      raise FlagError(f"--{name} does not apply to this experiment")
+  for name, hyper_name in lists.items():
+    if FLAGS[name].present:
+      settings[name] = _float_list_flag(name, getattr(FLAGS, name), hyper_name)
   for name in uses:
     value = getattr(FLAGS, name)
     settings[name] = settings.get(name) if value is None else _choice_flag(name, value, choices[name])

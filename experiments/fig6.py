@@ -10,7 +10,7 @@ FIGURE = WarmStartFigure(
     "fig6", "Figure 6: NCL + linear predictor, random start",
     (Variant("ncl_pred", "NCL + predictor", {"model": {"predictor": "linear",
                                                         "batch_norm": True}}),), warm=False)
-PROFILES = profiles(c=1.0, seeds_paper=3)
+PROFILES = profiles(c=None, seeds_paper=3)
 main = main_for(FIGURE, PROFILES)
 
 if __name__ == "__main__":

@@ -24,9 +24,11 @@ class WarmStartFigure(NamedTuple):
   warm: bool  # sweeps --warm_start_c
 
 
-def profiles(c: float, seeds_paper: int) -> dict:
-  grid = dict(sparsities=(0.1, 0.2, 0.3), latent="fixed_count", batch_norm="code",
-              warm_start_c=(c,))
+def profiles(c: float | None, seeds_paper: int) -> dict:
+  """smoke / quick / paper settings; c is the default warm-start exponent (None: no warm start)."""
+  grid = dict(sparsities=(0.1, 0.2, 0.3), latent="fixed_count", batch_norm="code")
+  if c is not None:
+    grid["warm_start_c"] = (c,)
   return {
       "smoke": dict(grid, seeds=2, epochs=4, log_every=1, lr=0.025, sparsities=(0.1,),
                     mask_probs=(0.5,)),
