@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 
+import jax
 import numpy as np
 from absl import flags
 
@@ -29,6 +30,8 @@ flags.DEFINE_string("warm_start_c", None,
                     "Comma-separated warm-start exponents c > 0 (noise std p^(-c/2)).")
 flags.DEFINE_string("lr", None, "SGD learning rate > 0; overrides the profile.")
 flags.DEFINE_string("base_seed", "0", "Root PRNG seed (integer >= 0).")
+flags.DEFINE_bool("distributed", False,
+                  "Call jax.distributed.initialize() first (multi-host; out_dir must be shared).")
 flags.DEFINE_string("max_runs_per_call", None,
                     "Cut each grid into compiled calls of at most this many runs (integer >= 1).")
 flags.DEFINE_string("vmap_width", None,
@@ -157,6 +160,8 @@ def plot_by_sparsity(curves: dict, path: str, methods: list[tuple[str, str]], ti
 
 def run(experiment: str, arms: list[Arm], s: dict, plot) -> list[dict]:
   """run_experiment with the settings' output directory and execution flags."""
+  if FLAGS.distributed:
+    jax.distributed.initialize()
   execution = Execution(s["max_runs_per_call"], s["vmap_width"])
   return run_experiment(experiment, arms, s["out_dir"], {"settings": s}, plot=plot,
                         execution=execution)

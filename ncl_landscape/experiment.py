@@ -12,6 +12,7 @@ import os
 import time
 from typing import NamedTuple
 
+import jax
 import numpy as np
 from absl import logging
 
@@ -101,7 +102,8 @@ def run_arm(directory: str, experiment: str, arm: Arm, execution: Execution) -> 
       out = run_chunk(trainer, arm.grid, chunk, size)._replace(params={})  # not saved
       run_s += time.perf_counter() - start
       done += chunk.stop - chunk.start
-      store.save_chunk(directory, arm.method, i, digest, out)
+      if jax.process_index() == 0:  # one writer; out_dir must be shared across hosts
+        store.save_chunk(directory, arm.method, i, digest, out)
       rate = done * steps_per_run / run_s
       left = sum(c.stop - c.start for c in chunks[i + 1:]) * steps_per_run / rate
       logging.info("%s: chunk %d/%d, runs %d/%d, %.0f run-steps/s, ETA %.0fs", name, i + 1,
@@ -143,6 +145,8 @@ def run_experiment(experiment: str, arms: list[Arm], out_dir: str, config: dict,
 
   outputs = [run_arm(directory, experiment, arm, execution) for arm in arms]
   rows = [row for arm, out in zip(arms, outputs) for row in summary_rows(experiment, arm, out)]
+  if jax.process_index() != 0:
+    return rows
   config_path = os.path.join(directory, "config.json")
   if os.path.exists(config_path):
     os.remove(config_path)  # the directory is incomplete until the new config lands
