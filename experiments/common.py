@@ -95,12 +95,15 @@ def resolve_settings(profiles: dict, uses: tuple[str, ...] = ()) -> dict:
   settings = dict(profiles[profile], profile=profile, out_dir=FLAGS.out_dir)
   for name in ("seeds", "epochs", "log_every"):
     if getattr(FLAGS, name) is not None:
+      if name not in settings:
+        raise FlagError(f"--{name} does not apply to this experiment")
       settings[name] = _int_flag(name, getattr(FLAGS, name), 1)
   settings["base_seed"] = _int_flag("base_seed", FLAGS.base_seed, 0)
   for name in ("max_runs_per_call", "vmap_width"):
     value = getattr(FLAGS, name)
     settings[name] = None if value is None else _int_flag(name, value, 1)
-  settings["log_every"] = min(settings["log_every"], settings["epochs"])
+  if "log_every" in settings:
+    settings["log_every"] = min(settings["log_every"], settings["epochs"])
   if FLAGS.lr is not None:
     settings["lr"] = _float_list_flag("lr", FLAGS.lr, "lr")[0]
   lists = {"sparsities": "sparsity", "mask_probs": "mask_prob", "warm_start_c": "warm_start_c"}

@@ -124,6 +124,26 @@ def curve_arrays(rows: list[dict], outputs: list[RunOutput], epochs: list[int]) 
   return arrays
 
 
+def save_results(directory: str, experiment: str, config: dict, rows: list[dict], curves: dict,
+                 plot=None, tables: dict[str, list[dict]] | None = None) -> None:
+  """Writes curves.npz, summary.csv, extra CSV tables (name -> rows), the figure drawn from
+  the saved curves, and last config.json with the result files' digests and complete: true."""
+  config_path = os.path.join(directory, "config.json")
+  if os.path.exists(config_path):
+    os.remove(config_path)  # the directory is incomplete until the new config lands
+  curves_path = os.path.join(directory, "curves.npz")
+  io.save_curves(curves_path, **curves)
+  io.save_summary(os.path.join(directory, "summary.csv"), rows)
+  for name, table in (tables or {}).items():
+    io.save_csv(os.path.join(directory, name), table)
+  if plot is not None:
+    plot(io.load_curves(curves_path), os.path.join(directory, f"{experiment}.png"))
+  io.save_json(config_path, {
+      "experiment": experiment, **config, "environment": io.environment(),
+      "files": {name: io.file_digest(os.path.join(directory, name)) for name in RESULT_FILES},
+      "complete": True})
+
+
 def run_experiment(experiment: str, arms: list[Arm], out_dir: str, config: dict, plot=None,
                    execution: Execution = Execution()) -> list[dict]:
   """Trains every arm, saves the CONTRACT files under out_dir/experiment, draws the figure.
@@ -147,19 +167,8 @@ def run_experiment(experiment: str, arms: list[Arm], out_dir: str, config: dict,
   rows = [row for arm, out in zip(arms, outputs) for row in summary_rows(experiment, arm, out)]
   if jax.process_index() != 0:
     return rows
-  config_path = os.path.join(directory, "config.json")
-  if os.path.exists(config_path):
-    os.remove(config_path)  # the directory is incomplete until the new config lands
-  curves_path = os.path.join(directory, "curves.npz")
-  io.save_curves(curves_path, **curve_arrays(rows, outputs, list(epochs.pop())))
-  io.save_summary(summary_path, rows)
-  if plot is not None:
-    plot(io.load_curves(curves_path), os.path.join(directory, f"{experiment}.png"))
-  io.save_json(config_path, {
-      "experiment": experiment, **config, "hash": experiment_hash,
-      "execution": execution._asdict(),
-      "arms": {arm.method: arm.cfg.to_dict() for arm in arms},
-      "environment": io.environment(),
-      "files": {name: io.file_digest(os.path.join(directory, name)) for name in RESULT_FILES},
-      "complete": True})
+  save_results(directory, experiment, {**config, "hash": experiment_hash,
+                                       "execution": execution._asdict(),
+                                       "arms": {arm.method: arm.cfg.to_dict() for arm in arms}},
+               rows, curve_arrays(rows, outputs, list(epochs.pop())), plot)
   return rows

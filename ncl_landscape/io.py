@@ -82,9 +82,16 @@ def _cell(value) -> str:
 
 
 def save_summary(path: str, rows: list[dict]) -> None:
-  """One CSV row per trained network; missing columns are empty cells."""
-  extra = sorted({k for r in rows for k in r} - set(SUMMARY_COLUMNS))
-  columns = list(SUMMARY_COLUMNS) + extra
+  """One CSV row per trained network: SUMMARY_COLUMNS first; missing cells are empty."""
+  save_csv(path, rows, SUMMARY_COLUMNS)
+
+
+def save_csv(path: str, rows: list[dict], first: tuple[str, ...] = ()) -> None:
+  """Rows as CSV: the `first` columns, then the others in order of appearance; missing cells
+  are empty."""
+  columns = list(first)
+  for row in rows:
+    columns += [k for k in row if k not in columns]
   buf = _io.StringIO()
   writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
   writer.writeheader()
