@@ -25,7 +25,7 @@ from ncl_landscape.train import epoch_batches, make_run_fns
 
 flags.DEFINE_string("out_dir", "results", "Where bench.json goes.")
 flags.DEFINE_integer("epochs", None, "Grid epochs; default 20 on a CPU, 400 on an accelerator.")
-flags.DEFINE_integer("baseline_epochs", 2, "Epochs of the per-run loop baseline.")
+flags.DEFINE_integer("baseline_epochs", 20, "Epochs of the per-run loop baseline.")
 FLAGS = flags.FLAGS
 
 SPARSITIES = (0.1, 0.2, 0.3)
