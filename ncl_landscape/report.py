@@ -80,7 +80,8 @@ def trend(method: str, expect: str, target: float | None = None):
   """Verdict on how min max-cosine moves from initialisation to the end of training.
 
   expect: 'low' (ends below LOW everywhere), 'falls' (ends below its start everywhere),
-  'rises' (ends above its start by RISE everywhere, and within TOLERANCE of target).
+  'rises' (ends above its start everywhere; 'reproduced' needs a rise of RISE and an end
+  within TOLERANCE of target).
   """
   def judge(res):
     rows, curves = res.rows, res.curves
@@ -99,13 +100,14 @@ def trend(method: str, expect: str, target: float | None = None):
       if (final < init + RISE).all():
         return "partly: does not rise, but does not fall everywhere either", lines
       return "not reproduced: rises", lines
-    rises = (final > init + RISE).all()
+    rises = (final > init).all()
     close = np.abs(final - target) <= TOLERANCE
-    if rises and close.all():
+    gain = final - init
+    if rises and gain.min() >= RISE and close.all():
       return f"reproduced: rises to within {TOLERANCE} of {target}", lines
     if rises:
-      return (f"partly: rises at every sparsity, ending at {final.min():.2f}-{final.max():.2f} "
-              f"against {target}"), lines
+      return (f"partly: rises at every sparsity (by {gain.min():.2f}-{gain.max():.2f}), ending "
+              f"at {final.min():.2f}-{final.max():.2f} against {target}"), lines
     if close.all():
       return (f"partly: ends within {TOLERANCE} of {target}, but does not rise from its start "
               f"({init.min():.2f}-{init.max():.2f})"), lines
@@ -178,11 +180,15 @@ def theorem1(res: Results):
   ncl_gap = abs(_value(res, "NCL objective on U_>=") - _value(res, "NCL objective on U_>=",
                                                             "predicted"))
   low = _value(res, "min max-cosine of U_>=") < 0.9
-  perm = _value(res, "CL descent: runs reaching")
-  ok = ncl_gap < 1e-5 and low and perm >= 0.8
-  verdict = (f"{'reproduced' if ok else 'partly'}: every U_>= sample attains d alpha^2 "
-             f"(max error {ncl_gap:.1e}) with low max-cosine; {perm:.0%} of CL descents reach a "
-             "permutation")
+  best_cl = _value(res, "CL descent: lowest final")
+  perm_cl = _value(res, "CL descent: lowest final", "predicted")
+  reached = _value(res, "CL descent: runs reaching")
+  ok = ncl_gap < 1e-5 and low and abs(best_cl - perm_cl) < 1e-3 * abs(perm_cl)
+  verdict = (f"{'reproduced' if ok else 'not reproduced'}: every U_>= sample attains "
+             f"d alpha^2 (largest error {ncl_gap:.1e}) with low max-cosine; no CL descent ends "
+             f"below the permutation value, and {reached:.0%} of them reach a permutation (the "
+             "rest stop at stationary points of higher value: the theorem is about global "
+             "minimisers)")
   return verdict, theory_table(res)
 
 
