@@ -20,6 +20,7 @@ from absl import app
 from experiments import common
 from ncl_landscape import theory
 from ncl_landscape.experiment import save_results
+from ncl_landscape.plotting import plt, save_figure
 from ncl_landscape.metrics import max_cosine
 
 PROFILES = {
@@ -100,7 +101,6 @@ def run(s: dict) -> None:
 
 
 def plot(curves, path):
-  import matplotlib.pyplot as plt
   fig, axes = plt.subplots(1, 3, figsize=(15, 4))
   ax = axes[0]
   ax.hist(curves["u_geq_maxcos_min"], bins=40, alpha=0.7, label="min")
@@ -124,9 +124,7 @@ def plot(curves, path):
     twin.set_ylabel("objective (dashed: theorem's optimum)", color="C1")
     ax.set_title(f"(b) {name} from random starts" if method == "cl_exact" else
                  f"(a) {name}: reaches d alpha^2, max-cosine stays low", fontsize=9)
-  fig.tight_layout()
-  fig.savefig(path, dpi=110)
-  plt.close(fig)
+  save_figure(fig, path)
 
 
 def main(argv):

@@ -20,6 +20,7 @@ from experiments import common
 from ncl_landscape import theory
 from ncl_landscape.data import make_dictionary
 from ncl_landscape.experiment import save_results
+from ncl_landscape.plotting import plt, save_figure
 from ncl_landscape.metrics import max_cosine
 
 PROFILES = {
@@ -96,7 +97,6 @@ def run(s: dict) -> None:
 
 
 def plot(curves, path):
-  import matplotlib.pyplot as plt
   fig, axes = plt.subplots(1, 3, figsize=(15, 4))
   t = curves["epochs"]
   axes[0].plot(t, curves["C1"], label="C1 (printed = derived)")
@@ -114,9 +114,7 @@ def plot(curves, path):
   axes[2].set_title("distance of W_t M from span{W_0^o M, W_0^t M}")
   for ax in axes:
     ax.set_xlabel("step")
-  fig.tight_layout()
-  fig.savefig(path, dpi=110)
-  plt.close(fig)
+  save_figure(fig, path)
 
 
 def main(argv):

@@ -17,6 +17,7 @@ from absl import app
 from experiments import common
 from ncl_landscape import theory
 from ncl_landscape.experiment import save_results
+from ncl_landscape.plotting import plt, save_figure
 from ncl_landscape.metrics import max_cosine
 
 PROFILES = {
@@ -66,7 +67,6 @@ def run(s: dict) -> None:
 
 
 def plot(curves, path):
-  import matplotlib.pyplot as plt
   fig, axes = plt.subplots(1, len(VARIANTS), figsize=(5 * len(VARIANTS), 3.8), squeeze=False)
   for ax, (method, scale, row_norm) in zip(axes[0], VARIANTS):
     sel = curves["method"] == method
@@ -77,9 +77,7 @@ def plot(curves, path):
                  f"{'row-normalised' if row_norm else 'no normalisation'}", fontsize=9)
     ax.set_xlabel("alternation round")
     ax.legend()
-  fig.tight_layout()
-  fig.savefig(path, dpi=110)
-  plt.close(fig)
+  save_figure(fig, path)
 
 
 def main(argv):

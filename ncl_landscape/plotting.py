@@ -38,6 +38,12 @@ def plot_curves(ax, epochs, values, groups, ok, group_by: str, ylabel: str) -> N
   ax.set_ylabel(ylabel)
 
 
+def save_figure(fig, path: str) -> None:
+  fig.tight_layout()
+  fig.savefig(path, dpi=110)
+  plt.close(fig)
+
+
 def select_runs(curves: dict, select: dict) -> np.ndarray:
   """Boolean [R] mask of the runs whose fields equal the given values (floats by isclose)."""
   keep = np.ones(len(curves["method"]), bool)
@@ -69,6 +75,4 @@ def plot_rows(curves: dict, path: str, rows: list[tuple[str, dict]], group_by: s
     axes[row, 0].legend(fontsize=8)
   if title:
     fig.suptitle(title)
-  fig.tight_layout()
-  fig.savefig(path, dpi=110)
-  plt.close(fig)
+  save_figure(fig, path)
