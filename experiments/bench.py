@@ -20,7 +20,7 @@ from absl import app, flags, logging
 from ncl_landscape import io
 from ncl_landscape.config import Hyper, RunConfig, TrainConfig
 from ncl_landscape.methods import make_method
-from ncl_landscape.sweep import grid_trainer, make_grid
+from ncl_landscape.sweep import chunk_inputs, chunk_size, compile_chunks, make_grid
 from ncl_landscape.train import epoch_batches, make_run_fns
 
 flags.DEFINE_string("out_dir", "results", "Where bench.json goes.")
@@ -35,12 +35,13 @@ SEEDS = 5
 
 def bench_grid(cfg: RunConfig) -> dict:
   grid = make_grid(0, SEEDS, Hyper(lr=0.005), sparsity=SPARSITIES, mask_prob=MASK_PROBS)
-  trainer = grid_trainer(cfg)
+  size = chunk_size(len(grid.points))
   start = time.perf_counter()
-  compiled = trainer.lower(grid.keys, grid.hyper).compile()
+  compiled = compile_chunks(cfg, grid, size)
   compile_s = time.perf_counter() - start
+  inputs = chunk_inputs(grid, slice(0, len(grid.points)), size)
   start = time.perf_counter()
-  jax.block_until_ready(compiled(grid.keys, grid.hyper))
+  jax.block_until_ready(compiled(*inputs))
   run_s = time.perf_counter() - start
   run_steps = len(grid.points) * cfg.train.epochs * cfg.steps_per_epoch
   return {"runs": len(grid.points), "epochs": cfg.train.epochs, "compile_s": compile_s,

@@ -92,3 +92,13 @@ def test_report_covers_every_experiment(smoke_results):
   for exp in EXPERIMENTS:
     assert f"]({exp}/{exp}.png)" in report
   assert "Not run" not in report and "not judged" in report
+
+
+def test_bench_writes_both_rates(tmp_path):
+  proc = run("experiments.bench", "--epochs=2", "--baseline_epochs=1", f"--out_dir={tmp_path}")
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  bench = json.loads((tmp_path / "bench.json").read_text())
+  assert bench["grid"]["runs"] == 60 and bench["grid"]["run_steps"] == 60 * 2 * 6
+  assert bench["grid"]["run_steps_per_s"] > 0 and bench["per_run_loop"]["run_steps_per_s"] > 0
+  assert np.isclose(bench["speedup"], bench["grid"]["run_steps_per_s"] /
+                    bench["per_run_loop"]["run_steps_per_s"])
