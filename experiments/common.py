@@ -168,3 +168,20 @@ def run(experiment: str, arms: list[Arm], s: dict, plot) -> list[dict]:
   execution = Execution(s["max_runs_per_call"], s["vmap_width"])
   return run_experiment(experiment, arms, s["out_dir"], {"settings": s}, plot=plot,
                         execution=execution)
+
+
+def experiment_main(experiment: str, profiles: dict, uses: tuple[str, ...], make_arms, plot):
+  """The absl main of a grid experiment: settings from flags, arms, one run, files saved."""
+  def main(argv):
+    del argv
+    s = settings_or_exit(profiles, uses)
+    run(experiment, make_arms(s), s, plot)
+  return main
+
+
+def theorem_main(profiles: dict, run_theorem):
+  """The absl main of a theorem binary: run_theorem(settings) writes its own files."""
+  def main(argv):
+    del argv
+    run_theorem(settings_or_exit(profiles))
+  return main

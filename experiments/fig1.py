@@ -47,10 +47,7 @@ def plot(curves, path):
                      title="Figure 1: NCL vs CL, one-hot latents")
 
 
-def main(argv):
-  del argv
-  s = common.settings_or_exit(PROFILES, USES)
-  common.run("fig1", make_arms(s), s, plot)
+main = common.experiment_main("fig1", PROFILES, USES, make_arms, plot)
 
 
 if __name__ == "__main__":

@@ -41,10 +41,7 @@ def plot(curves, path):
                           "Figure 2: NCL vs CL, k-sparse latents")
 
 
-def main(argv):
-  del argv
-  s = common.settings_or_exit(PROFILES, USES)
-  common.run("fig2", make_arms(s), s, plot)
+main = common.experiment_main("fig2", PROFILES, USES, make_arms, plot)
 
 
 if __name__ == "__main__":

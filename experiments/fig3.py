@@ -30,10 +30,7 @@ def plot(curves, path):
                           "Figure 3: NCL with a two-layer linear encoder")
 
 
-def main(argv):
-  del argv
-  s = common.settings_or_exit(PROFILES, USES)
-  common.run("fig3", make_arms(s), s, plot)
+main = common.experiment_main("fig3", PROFILES, USES, make_arms, plot)
 
 
 if __name__ == "__main__":

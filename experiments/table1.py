@@ -38,10 +38,7 @@ def plot(curves, path):
   common.plot_by_sparsity(curves, path, METHODS, "Table 1: Simplified-SimCLR vs -SimSiam")
 
 
-def main(argv):
-  del argv
-  s = common.settings_or_exit(PROFILES, USES)
-  common.run("table1", make_arms(s), s, plot)
+main = common.experiment_main("table1", PROFILES, USES, make_arms, plot)
 
 
 if __name__ == "__main__":

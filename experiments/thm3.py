@@ -80,9 +80,7 @@ def plot(curves, path):
   save_figure(fig, path)
 
 
-def main(argv):
-  del argv
-  run(common.settings_or_exit(PROFILES))
+main = common.theorem_main(PROFILES, run)
 
 
 if __name__ == "__main__":

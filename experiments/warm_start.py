@@ -59,9 +59,5 @@ def main_for(fig: WarmStartFigure, profiles: dict):
     common.plot_by_sparsity(curves, path, [(v.method, v.label) for v in fig.variants],
                             fig.title)
 
-  def main(argv):
-    del argv
-    s = common.settings_or_exit(profiles, ("latent", "batch_norm"))
-    common.run(fig.experiment, make_arms(fig, s), s, plot)
-
-  return main
+  return common.experiment_main(fig.experiment, profiles, ("latent", "batch_norm"),
+                                lambda s: make_arms(fig, s), plot)
