@@ -174,9 +174,8 @@ def make_train(cfg: RunConfig, method: Method | None = None):
   cfg.validate()
   method = method or make_method(cfg)
   fns = make_run_fns(cfg, method)
-  logged = log_epochs(cfg)[1:]
-  k = logged[1] - logged[0] if len(logged) > 1 else logged[0]
-  unlogged = logged[0] - k
+  k = min(cfg.train.log_every, cfg.train.epochs)  # epochs per logged interval (log_epochs)
+  unlogged, n_logs = cfg.train.epochs % k, cfg.train.epochs // k
 
   def train(key: jax.Array, hyper: Hyper) -> RunOutput:
     state, data, loop_key = fns.init(key, hyper)
@@ -196,7 +195,7 @@ def make_train(cfg: RunConfig, method: Method | None = None):
     mc0 = metrics.max_cosine(effective_weight(state.params[method.readout]), data.M)
     if unlogged:
       state, _ = run_epochs(state, 0, unlogged)
-    starts = unlogged + k * jnp.arange(len(logged))
+    starts = unlogged + k * jnp.arange(n_logs)
     state, (loss, mc) = jax.lax.scan(log_interval, state, starts)
     loss = jnp.concatenate([loss0[None], loss])
     mc = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a[None], b]), mc0, mc)
