@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 JAX_EXTRA ?=
 # PROFILE: quick on a CPU, paper where JAX sees a GPU or TPU, unless set.
 OUT ?= results
-EXPERIMENTS ?= fig1 fig2 fig3 fig4 fig5 fig6 fig7 table1 thm1 thm2 thm3
+EXPERIMENTS ?= fig1 fig2 fig3 fig4 fig5 fig6 fig7 table1 thm1 thm2 thm3 atlas
 
 .PHONY: install test figures bench clean
 

@@ -63,14 +63,14 @@ def bench_loop(cfg: RunConfig, epochs: int) -> dict:
     idx, w = batches(perm_key)
     keys = jax.random.split(step_key, cfg.steps_per_epoch)
     for s in range(cfg.steps_per_epoch):
-      state, loss = step(state, s % n_phases, keys[s], idx[s], w[s], data, hyper)
-    return state, loss
+      state, record = step(state, s % n_phases, keys[s], idx[s], w[s], data, hyper)
+    return state, record
 
   jax.block_until_ready(one_epoch(state, 0))  # compile
   start = time.perf_counter()
   for epoch in range(epochs):
-    state, loss = one_epoch(state, epoch)
-  jax.block_until_ready(loss)
+    state, record = one_epoch(state, epoch)
+  jax.block_until_ready(record)
   run_s = time.perf_counter() - start
   run_steps = epochs * cfg.steps_per_epoch
   return {"runs": 1, "epochs": epochs, "run_s": run_s, "run_steps": run_steps,

@@ -13,7 +13,8 @@ import numpy as np
 from absl import flags
 
 from ncl_landscape import plotting
-from ncl_landscape.config import DataConfig, Hyper, RunConfig, TrainConfig, check_hyper_values
+from ncl_landscape.config import (DataConfig, Hyper, RunConfig, TrainConfig, check_hyper_values,
+                                  methods)
 from ncl_landscape.experiment import Arm, Execution, run_experiment
 from ncl_landscape.sweep import Grid, make_grid
 
@@ -46,6 +47,8 @@ flags.DEFINE_string("batch_norm", "code",
 flags.DEFINE_string("one_hot_sign", "code",
                     "Figure 1 latent signs: code (NCL one sign per data set, CL always +1) or "
                     "per_sample (the paper's text).")
+
+flags.DEFINE_string("methods", None, "Atlas: comma-separated method names (default: all).")
 
 FLAGS = flags.FLAGS
 
@@ -84,6 +87,17 @@ def _choice_flag(name: str, value: str, allowed: tuple[str, ...]) -> str:
   return value
 
 
+def _methods_flag(value: str | None) -> tuple[str, ...]:
+  known = methods()
+  if value is None:
+    return known
+  chosen = tuple(v.strip() for v in value.split(",") if v.strip())
+  unknown = [m for m in chosen if m not in known]
+  if unknown or not chosen:
+    raise FlagError(f"--methods must list names among {', '.join(known)}; got {value!r}")
+  return chosen
+
+
 def resolve_settings(profiles: dict, uses: tuple[str, ...] = ()) -> dict:
   """The profile's settings overridden by the flags given; raises FlagError on bad input.
 
@@ -115,7 +129,11 @@ def resolve_settings(profiles: dict, uses: tuple[str, ...] = ()) -> dict:
   for name, hyper_name in lists.items():
     if FLAGS[name].present:
       settings[name] = _float_list_flag(name, getattr(FLAGS, name), hyper_name)
-  for name in uses:
+  if "methods" in uses:
+    settings["methods"] = _methods_flag(FLAGS.methods)
+  elif FLAGS.methods is not None:
+    raise FlagError("--methods does not apply to this experiment")
+  for name in (u for u in uses if u != "methods"):
     value = getattr(FLAGS, name)
     settings[name] = settings.get(name) if value is None else _choice_flag(name, value, choices[name])
   return settings

@@ -16,8 +16,9 @@ ONE_HOT_SIGNS = ("per_sample", "per_dataset", "positive")
 DICTIONARIES = ("orthonormal", "identity")
 ACTIVATIONS = ("srelu_code", "srelu_paper", "relu", "linear")
 BIAS_INITS = ("zero", "uniform")
-METHODS = ("ncl", "cl", "simclr", "simsiam")
-INITS = ("random", "warm")
+PAPER_METHODS = ("ncl", "cl", "simclr", "simsiam")
+PREDICTOR_METHODS = ("byol", "directpred", "directcopy")
+INITS = ("random", "warm", "swept")
 PREDICTORS = ("none", "linear", "linear_bias")
 WEIGHT_NORMS = ("none", "row", "column")
 NCL_FORMS = ("cosine", "inner")
@@ -25,6 +26,13 @@ MASKS = ("independent", "dependent")
 ALTERNATIONS = ("per_batch", "pair")
 OPTIMIZERS = ("sgd", "momentum", "adam")
 MASK_RNGS = ("hash", "threefry")
+DIRECTCOPY_NORMS = ("frobenius", "spectral", "none")
+
+
+def methods() -> tuple[str, ...]:
+  """Every method name: the paper's, the criteria registry's, the predictor rules'."""
+  from ncl_landscape.criteria import CRITERIA  # the registry imports networks, which imports us
+  return PAPER_METHODS + tuple(CRITERIA) + PREDICTOR_METHODS
 
 
 def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
@@ -79,7 +87,8 @@ class ModelConfig:
     (Eq. 14 on u = W a, threshold b), 'relu', 'linear'.
   bias_init: 'zero' (paper text) or 'uniform' U(-1/sqrt(p), 1/sqrt(p)) (code).
   init_std: std of W's entries; None means sqrt(1 / (p d)).
-  init: 'random' or 'warm' (rows of W are columns of M plus N(0, p^-c); c = Hyper.warm_start_c).
+  init: 'random', 'warm' (rows of W are columns of M plus N(0, p^-c); c = Hyper.warm_start_c)
+    or 'swept' (random where c = 0, else warm: one compile serves both).
   layers: 1, or 2 for a two-layer linear encoder W W1 (Figure 3).
   predictor: 'none', 'linear' (W^p, Eq. 8) or 'linear_bias' (W^p v + b^p, Eq. 5).
   """
@@ -101,7 +110,7 @@ class ModelConfig:
     _check_choice("predictor", self.predictor, PREDICTORS)
     if self.layers not in (1, 2):
       raise ValueError(f"layers must be 1 or 2; got {self.layers}")
-    if self.layers == 2 and self.init == "warm":
+    if self.layers == 2 and self.init != "random":
       raise ValueError("a warm start needs a one-layer encoder (layers=1)")
 
 
@@ -111,7 +120,9 @@ class TrainConfig:
 
   method: 'ncl' (online + target encoders, alternating steps, Eq. 4 / Eq. 6), 'cl'
     (one shared encoder, NT-Xent Eq. 9), 'simclr' (CL with a linear projector) or
-    'simsiam' (encoder, projector, predictor, symmetric negative cosine; Table 1).
+    'simsiam' (encoder, projector, predictor, symmetric negative cosine; Table 1); any
+    criterion of criteria.CRITERIA (one shared encoder); 'byol', 'directpred', 'directcopy'
+    (EMA target and predictor rules, rules.py).
   weight_norm: 'none', or 'row' / 'column' normalisation of every encoder W after
     every optimiser step (Figure 7, Theorem 3).
   ncl_form: 'cosine' (Eq. 4, normalised outputs, as coded) or 'inner' (Eq. 6).
@@ -122,6 +133,8 @@ class TrainConfig:
     per-sample weights (the code's NCL loader).
   log_every: epochs between logged points of the curves.
   mask_rng: bit source of the masks, 'hash' (fast) or 'threefry' (see augment.py).
+  ema_base: BYOL's tau_base of the target EMA (predictor methods).
+  directcopy_norm: DirectCopy's normalisation of F, 'frobenius', 'spectral' or 'none'.
   """
   method: str = "ncl"
   ncl_form: str = "cosine"
@@ -134,9 +147,14 @@ class TrainConfig:
   log_every: int = 80
   mask_rng: str = "hash"
   weight_norm: str = "none"
+  ema_base: float = 0.99
+  directcopy_norm: str = "frobenius"
 
   def validate(self) -> None:
-    _check_choice("method", self.method, METHODS)
+    _check_choice("method", self.method, methods())
+    _check_choice("directcopy_norm", self.directcopy_norm, DIRECTCOPY_NORMS)
+    if not 0 <= self.ema_base < 1:
+      raise ValueError(f"ema_base must lie in [0, 1); got {self.ema_base}")
     _check_choice("ncl_form", self.ncl_form, NCL_FORMS)
     _check_choice("mask", self.mask, MASKS)
     _check_choice("alternation", self.alternation, ALTERNATIONS)

@@ -23,6 +23,7 @@ from ncl_landscape.sweep import (Grid, chunk_size, chunk_slices, compile_chunks,
 from ncl_landscape.train import RunOutput, log_epochs
 
 CURVE_KEYS = ("maxcos_min", "maxcos_median", "maxcos_max", "loss")
+TEMPERATURE_METHODS = ("cl", "simclr", "simclr_abs", "simclr_sq")  # read Hyper.temperature
 
 
 class Arm(NamedTuple):
@@ -42,9 +43,9 @@ def unused_scalars(cfg: RunConfig) -> set[str]:
   unused = set()
   if cfg.data.latent == "one_hot":
     unused.add("sparsity")
-  if cfg.train.method not in ("cl", "simclr"):
+  if cfg.train.method not in TEMPERATURE_METHODS:
     unused.add("temperature")
-  if cfg.model.init != "warm":
+  if cfg.model.init == "random":
     unused.add("warm_start_c")
   return unused
 
@@ -114,8 +115,21 @@ def run_arm(directory: str, experiment: str, arm: Arm, execution: Execution) -> 
   return concat_outputs(outputs)
 
 
+def _union(outputs: list[RunOutput], field: str, prefix: str) -> dict:
+  """prefix + name -> the outputs' `field` arrays of that name, NaN for runs without it."""
+  names = sorted({k for o in outputs for k in getattr(o, field)})
+  def column(o: RunOutput, name: str) -> np.ndarray:
+    shape = o.loss.shape if field == "terms" else o.loss.shape[:1]
+    return np.asarray(getattr(o, field).get(name, np.full(shape, np.nan)), float)
+  return {prefix + k: np.concatenate([column(o, k) for o in outputs]) for k in names}
+
+
 def curve_arrays(rows: list[dict], outputs: list[RunOutput], epochs: list[int]) -> dict:
+  """curves.npz: the logged curves, per-term losses ('term_<name>', NaN where a method lacks
+  the term), the final metrics ('final_<name>') and each run's grid point."""
   arrays = {k: np.concatenate([getattr(o, k) for o in outputs]) for k in CURVE_KEYS}
+  arrays.update(_union(outputs, "terms", "term_"))
+  arrays.update(_union(outputs, "final", "final_"))
   arrays["epochs"] = np.asarray(epochs)
   for field in ("method", "status"):
     arrays[field] = np.array([r[field] for r in rows])

@@ -1,11 +1,17 @@
 """What each method trains: its parameter groups and its optimiser phases.
 
-A phase is one kind of optimiser step: the parameter groups it moves and the loss
-it descends. The non-contrastive method (PAPER.md Eq. 4 - 8) has two phases, an
-online step L(W^o, SG W^t) and a target step L(W^t, SG W^o), with the predictor W^p
-(when present) applied to, and trained with, the side being trained. The contrastive
-methods (Eq. 9) and Simplified-SimSiam have one phase that moves every group. `train`
-decides how phases alternate; nothing here branches on traced values.
+A phase is one kind of optimiser step: the parameter groups it moves, the loss it
+descends (returned with its named terms) and an optional rule run after the step
+(rules.py: EMA targets, closed-form predictors), which may read and write buffers,
+the state that is not a parameter.
+
+The non-contrastive method (PAPER.md Eq. 4 - 8) has two phases, an online step
+L(W^o, SG W^t) and a target step L(W^t, SG W^o), with the predictor W^p (when
+present) applied to, and trained with, the side being trained. The contrastive
+methods (Eq. 9), Simplified-SimSiam and every criterion of criteria.CRITERIA (one
+shared encoder) have one phase that moves every group; BYOL, DirectPred and
+DirectCopy have one online phase followed by their rule. `train` decides how phases
+alternate; nothing here branches on traced values.
 """
 from __future__ import annotations
 
@@ -13,26 +19,36 @@ import dataclasses
 from typing import Callable, NamedTuple
 
 import jax
+import jax.numpy as jnp
 
-from ncl_landscape import losses
-from ncl_landscape.config import Hyper, RunConfig
+from ncl_landscape import criteria, losses, rules
+from ncl_landscape.config import PREDICTOR_METHODS, Hyper, RunConfig
 from ncl_landscape.networks import (apply_linear, encode, init_encoder, init_linear, init_std,
                                     normalize)
 
-# loss(params, a1, a2, weights, hyper) -> scalar; a1 feeds the trained side.
-LossFn = Callable[[dict, jax.Array, jax.Array, jax.Array, Hyper], jax.Array]
+# loss(params, a1, a2, weights, hyper) -> (scalar, terms); a1 feeds the trained side.
+LossFn = Callable[[dict, jax.Array, jax.Array, jax.Array, Hyper], tuple[jax.Array, dict]]
+# after(params, buffers, (a1, a2, weights)) -> (params, buffers)
+Rule = Callable[[dict, dict, tuple], tuple[dict, dict]]
 
 
 class Phase(NamedTuple):
   name: str
   trains: tuple[str, ...]  # parameter groups this phase moves
   loss: LossFn
+  after: Rule | None = None  # non-gradient update run after the optimiser step
+
+
+def _no_buffers(params: dict) -> dict:
+  del params
+  return {}
 
 
 class Method(NamedTuple):
   init_params: Callable[[jax.Array, jax.Array, Hyper], dict]  # (key, M [p, d], hyper) -> params
   phases: tuple[Phase, ...]
   readout: str = "online"  # the group whose encoder the metrics read
+  init_buffers: Callable[[dict], dict] = _no_buffers  # params -> buffers
 
 
 def _ncl_phase(cfg: RunConfig, trained: str, fixed: str) -> Phase:
@@ -47,7 +63,7 @@ def _ncl_phase(cfg: RunConfig, trained: str, fixed: str) -> Phase:
       if cfg.model.normalize_repr:
         z_trained = normalize(z_trained)
     z_fixed = encode(params[fixed], a2, weights, cfg.model)
-    return pair_loss(z_trained, z_fixed, weights)
+    return pair_loss(z_trained, z_fixed, weights), {}
 
   trains = (trained, "predictor") if has_predictor else (trained,)
   return Phase(name=trained, trains=trains, loss=loss)
@@ -60,7 +76,7 @@ def _contrastive_phase(cfg: RunConfig, groups: tuple[str, ...]) -> Phase:
 
   def loss(params, a1, a2, weights, hyper):
     return losses.nt_xent_loss(represent(params, a1, weights), represent(params, a2, weights),
-                               weights, hyper.temperature)
+                               weights, hyper.temperature), {}
 
   return Phase(name="online", trains=groups, loss=loss)
 
@@ -73,9 +89,68 @@ def _simsiam_phase(cfg: RunConfig) -> Phase:
     z1, z2 = (encode(params["projector"], encode(params["online"], a, weights, cfg.model),
                      weights, cfg.model) for a in (a1, a2))
     p1, p2 = apply_linear(params["predictor"], z1), apply_linear(params["predictor"], z2)
-    return losses.symmetric_negative_cosine(p1, p2, z1, z2, weights)
+    return losses.symmetric_negative_cosine(p1, p2, z1, z2, weights), {}
 
   return Phase(name="online", trains=("online", "projector", "predictor"), loss=loss)
+
+
+def _criterion_phase(cfg: RunConfig, criterion: criteria.Criterion) -> Phase:
+  """One shared encoder; the criterion on the two views' representations."""
+  def loss(params, a1, a2, weights, hyper):
+    z1, z2 = (encode(params["online"], a, weights, cfg.model) for a in (a1, a2))
+    return criterion(z1, z2, weights, hyper)
+
+  return Phase(name="online", trains=("online",), loss=loss)
+
+
+def _predictor_method(cfg: RunConfig, encoder) -> Method:
+  """BYOL, DirectPred, DirectCopy: online encoder and linear predictor q, EMA target.
+
+  Loss (BYOL): 0.5 [(2 - 2 cos(q(f(a1)), SG t(a2))) + (2 - 2 cos(q(f(a2)), SG t(a1)))].
+  After each step: target <- EMA(online) with the cosine schedule; F <- EMA of E[f f^T]
+  (the online representation, both views, detached); DirectPred / DirectCopy then set
+  q from F, BYOL trains q by gradient (F is kept for the alignment diagnostic).
+  """
+  method, m = cfg.train.method, cfg.model.m
+  total_steps = cfg.train.epochs * cfg.steps_per_epoch
+  rho = rules.DIRECTCOPY["rho"] if method == "directcopy" else rules.DIRECTPRED["rho"]
+
+  def init_params(key, M, hyper):
+    enc_key, pred_key = jax.random.split(key)
+    online = encoder(enc_key, M, hyper)
+    std = init_std(m, m, None)
+    return {"online": online, "target": online, "predictor": init_linear(pred_key, m, m, std,
+                                                                          bias=False)}
+
+  def init_buffers(params):
+    del params
+    return {"correlation": jnp.zeros((m, m)), "step": jnp.zeros((), jnp.int32)}
+
+  def loss(params, a1, a2, weights, hyper):
+    del hyper
+    q1, q2 = (apply_linear(params["predictor"], encode(params["online"], a, weights, cfg.model))
+              for a in (a1, a2))
+    t1, t2 = (encode(params["target"], a, weights, cfg.model) for a in (a1, a2))
+    return 0.5 * (losses.cosine_loss(q1, t2, weights) + losses.cosine_loss(q2, t1, weights)), {}
+
+  def after(params, buffers, batch):
+    a1, a2, weights = batch
+    tau = rules.ema_decay(buffers["step"], total_steps, cfg.train.ema_base)
+    params = {**params, "target": rules.ema_update(params["target"], params["online"], tau)}
+    f = jnp.concatenate([encode(params["online"], a, weights, cfg.model) for a in (a1, a2)])
+    F = rules.update_correlation(buffers["correlation"], buffers["step"] == 0, f,
+                                 jnp.concatenate([weights, weights]), rho)
+    if method == "directpred":
+      Wp = rules.directpred_predictor(F, rules.DIRECTPRED["eps"])
+    elif method == "directcopy":
+      Wp = rules.directcopy_predictor(F, rules.DIRECTCOPY["eps"], cfg.train.directcopy_norm)
+    else:
+      Wp = params["predictor"].W
+    params = {**params, "predictor": params["predictor"]._replace(W=Wp)}
+    return params, {"correlation": F, "step": buffers["step"] + 1}
+
+  trains = ("online", "predictor") if method == "byol" else ("online",)
+  return Method(init_params, (Phase("online", trains, loss, after),), init_buffers=init_buffers)
 
 
 def make_method(cfg: RunConfig) -> Method:
@@ -88,6 +163,14 @@ def make_method(cfg: RunConfig) -> Method:
     return init_encoder(key, cfg.model, p, d, M, hyper.warm_start_c)
 
   method = cfg.train.method
+  if method in criteria.CRITERIA:
+    def init_shared(key, M, hyper):  # the online key of every other method, for one seed
+      return {"online": encoder(jax.random.split(key)[0], M, hyper)}
+    return Method(init_shared, (_criterion_phase(cfg, criteria.CRITERIA[method]),))
+
+  if method in PREDICTOR_METHODS:
+    return _predictor_method(cfg, encoder)
+
   if method in ("cl", "simclr"):
     def init_contrastive(key, M, hyper):
       enc_key, proj_key = jax.random.split(key)

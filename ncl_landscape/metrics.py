@@ -1,4 +1,5 @@
-"""Recovery metrics: max-cosine (Eq. 10-12), support recovery, divergence."""
+"""Recovery metrics: max-cosine (Eq. 10-12), support recovery, divergence, and the
+representation's effective rank and collapse (EXTENSIONS.md Section 4)."""
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -56,6 +57,40 @@ def support_recovery(W: jax.Array, M: jax.Array, representation: jax.Array,
       false_support=jnp.mean(active & ~true),
       sparsity_gap=jnp.mean(jnp.sum(active, 1) - jnp.sum(true, 1)),
   )
+
+
+def effective_rank(z: jax.Array) -> jax.Array:
+  """RankMe: exp of the entropy of z's normalised singular values. z: [N, m] -> scalar in
+  [1, min(N, m)]; k equal non-zero singular values give exactly k."""
+  n, m = z.shape
+  gram = z.T @ z if n >= m else z @ z.T
+  s = jnp.sqrt(jnp.maximum(jnp.linalg.eigvalsh(gram), 0.0))  # singular values of z
+  p = s / jnp.maximum(jnp.sum(s), 1e-12)
+  return jnp.exp(-jnp.sum(jax.scipy.special.xlogy(p, p)))
+
+
+COMPLETE_SPREAD = 0.1  # complete collapse: spread below this fraction of a healthy 1/sqrt(m)
+DIMENSIONAL_FRACTION = 0.5  # dimensional collapse: effective rank below this fraction of d
+
+
+class Collapse(NamedTuple):
+  effective_rank: jax.Array  # RankMe normalised by min(N - 1, m)
+  complete: jax.Array  # bool: all outputs (nearly) equal
+  dimensional: jax.Array  # bool: not complete, but the outputs span far fewer than d directions
+
+
+def collapse(z: jax.Array, d: int) -> Collapse:
+  """Collapse diagnostics of a representation z [N, m] of data with d latent dimensions.
+
+  Complete: the per-dimension std of the l2-normalised outputs (SimSiam's diagnostic,
+  about 1/sqrt(m) when healthy) averages below COMPLETE_SPREAD / sqrt(m). Dimensional:
+  effective rank below DIMENSIONAL_FRACTION * d.
+  """
+  n, m = z.shape
+  rank = effective_rank(z)
+  complete = jnp.mean(jnp.std(normalize(z), axis=0)) < COMPLETE_SPREAD / m ** 0.5
+  return Collapse(rank / min(n - 1, m), complete,
+                  ~complete & (rank < DIMENSIONAL_FRACTION * d))
 
 
 def all_finite(tree) -> jax.Array:

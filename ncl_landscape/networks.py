@@ -65,7 +65,8 @@ def warm_start_weight(key: jax.Array, M: jax.Array, m: int, c) -> jax.Array:
 
 def init_encoder(key: jax.Array, cfg: ModelConfig, p: int, d: int, M: jax.Array | None = None,
                  warm_start_c=None) -> Encoder:
-  """W_ij ~ N(0, init_std^2) (init_std = sqrt(1/(p d)) by default) or a warm start from M;
+  """W_ij ~ N(0, init_std^2) (init_std = sqrt(1/(p d)) by default) or a warm start from M
+  (cfg.init 'swept': random where warm_start_c is 0, else warm);
   b zero or U(+-1/sqrt(fan_in)); a two-layer encoder has W1 [m, p] and W [m, m]."""
   w_key, b_key, w1_key = jax.random.split(key, 3)
   std = init_std(p, d, cfg.init_std)
@@ -73,6 +74,9 @@ def init_encoder(key: jax.Array, cfg: ModelConfig, p: int, d: int, M: jax.Array 
   W1 = None
   if cfg.init == "warm":
     W = warm_start_weight(w_key, M, cfg.m, warm_start_c)
+  elif cfg.init == "swept":  # both drawn, one kept: c is traced
+    W = jnp.where(warm_start_c > 0, warm_start_weight(w_key, M, cfg.m, warm_start_c),
+                  std * jax.random.normal(w_key, (cfg.m, p)))
   elif cfg.layers == 2:
     W1 = std * jax.random.normal(w1_key, (cfg.m, p))
     W = std * jax.random.normal(w_key, (cfg.m, cfg.m))
@@ -107,7 +111,7 @@ def effective_weight(params: Encoder) -> jax.Array:
 def project_rows_or_columns(W: jax.Array, kind: str) -> jax.Array:
   """Figure 7 / Theorem 3: scale every row ('row') or column ('column') of W to unit norm."""
   axis = 1 if kind == "row" else 0
-  return W / jnp.maximum(jnp.linalg.norm(W, axis=axis, keepdims=True), NORM_EPS)
+  return W / safe_norm(W, axis)
 
 
 def weighted_mean(u: jax.Array, weights: jax.Array) -> jax.Array:
@@ -128,10 +132,14 @@ def srelu(u: jax.Array, b: jax.Array) -> jax.Array:
   return jax.nn.relu(u - b) - jax.nn.relu(-u - b)
 
 
+def safe_norm(v: jax.Array, axis: int = -1) -> jax.Array:
+  """max(||v||, 1e-12) along axis (kept), with a zero, not NaN, gradient at v = 0."""
+  return jnp.sqrt(jnp.maximum(jnp.sum(jnp.square(v), axis=axis, keepdims=True), NORM_EPS ** 2))
+
+
 def normalize(v: jax.Array) -> jax.Array:
   """n(v) = v / max(||v||, 1e-12) along the last axis."""
-  norm = jnp.linalg.norm(v, axis=-1, keepdims=True)
-  return v / jnp.maximum(norm, NORM_EPS)
+  return v / safe_norm(v)
 
 
 def encode(params: Encoder, a: jax.Array, weights: jax.Array, cfg: ModelConfig) -> jax.Array:

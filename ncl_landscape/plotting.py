@@ -16,6 +16,8 @@ PANELS = (("maxcos_min", "Minimum Max-Cosine"), ("maxcos_median", "Median Max-Co
 
 
 def _label(group_by: str, value) -> str:
+  if group_by == "warm_start_c" and value == 0:
+    return "random start"  # the atlas's swept initialisation
   names = {"sparsity": "Psparse", "mask_prob": "mask prob", "warm_start_c": "c"}
   return f"{names.get(group_by, group_by)} = {value:g}"
 

@@ -43,6 +43,7 @@ def load_manifest(directory: str) -> dict:
 def _encode(out: RunOutput) -> bytes:
   arrays = {k: getattr(out, k) for k in ("loss", "maxcos_max", "maxcos_median", "maxcos_min")}
   arrays.update({f"final.{k}": v for k, v in out.final.items()})
+  arrays.update({f"terms.{k}": v for k, v in out.terms.items()})
   buf = _io.BytesIO()
   np.savez(buf, **arrays)
   return buf.getvalue()
@@ -51,10 +52,10 @@ def _encode(out: RunOutput) -> bytes:
 def _decode(data: bytes) -> RunOutput:
   with np.load(_io.BytesIO(data), allow_pickle=False) as f:
     arrays = dict(f)
-  final = {k[len("final."):]: v for k, v in arrays.items() if k.startswith("final.")}
-  return RunOutput(loss=arrays["loss"], maxcos_max=arrays["maxcos_max"],
+  group = lambda prefix: {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+  return RunOutput(loss=arrays["loss"], terms=group("terms."), maxcos_max=arrays["maxcos_max"],
                    maxcos_median=arrays["maxcos_median"], maxcos_min=arrays["maxcos_min"],
-                   final=final, params={})
+                   final=group("final."), params={})
 
 
 def load_chunk(directory: str, arm: str, index: int, arm_hash: str) -> RunOutput | None:

@@ -10,7 +10,9 @@ cfg.train.drop_last), so every step has the same static shape. Each step draws
 fresh masks on device. Alternation (REFERENCE.md "Training"):
 - 'per_batch': batch k runs phase k mod P, restarting with the online phase each epoch;
 - 'pair': every batch runs all phases in order, on the same views.
-The schedule is the structure of the scan body, never a traced branch.
+The schedule is the structure of the scan body, never a traced branch. A step
+returns (loss, terms), the loss's named parts (criteria.py), logged as curves; a
+phase's post-step rule (rules.py) may update parameters and TrainState.buffers.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from ncl_landscape import augment, metrics
+from ncl_landscape import augment, metrics, rules
 from ncl_landscape.config import Hyper, RunConfig
 from ncl_landscape.data import Dataset, sample_dataset
 from ncl_landscape.methods import Method, Phase, make_method
@@ -32,11 +34,13 @@ EVAL_SAMPLES = 1024  # samples used for the final support-recovery metric
 class TrainState(NamedTuple):
   params: dict  # group name -> parameters (e.g. 'online' -> Encoder for W^o, b^o)
   opt_states: dict  # phase name -> optax state of the groups that phase moves
+  buffers: dict  # state of the methods' rules that is not a parameter (e.g. EMA correlation)
 
 
 class RunOutput(NamedTuple):
   """Curves are [L] at the logged epochs (see log_epochs); the rest are scalars."""
   loss: jax.Array
+  terms: dict  # name -> [L] curve of each named part of the loss (criteria.py)
   maxcos_max: jax.Array
   maxcos_median: jax.Array
   maxcos_min: jax.Array
@@ -86,8 +90,13 @@ def _select(params: dict, groups: tuple[str, ...]) -> dict:
 class RunFns(NamedTuple):
   """The pieces of one run, each pure; make_train scans them, the benchmark loops them."""
   init: Callable  # (key, hyper) -> (TrainState, Dataset, loop_key)
-  step: Callable  # (state, phase_index, key, idx [B], w [B], data, hyper) -> (state, loss)
-  epoch: Callable  # (state, epoch, loop_key, data, hyper) -> (state, mean loss)
+  step: Callable  # (state, phase_index, key, idx [B], w [B], data, hyper) -> (state, record)
+  epoch: Callable  # (state, epoch, loop_key, data, hyper) -> (state, mean record)
+
+
+def _stack(records: list):
+  """Stacks (loss, terms) records along a new leading axis."""
+  return jax.tree_util.tree_map(lambda *v: jnp.stack(v), *records)
 
 
 def make_run_fns(cfg: RunConfig, method: Method) -> RunFns:
@@ -101,7 +110,8 @@ def make_run_fns(cfg: RunConfig, method: Method) -> RunFns:
     data = sample_dataset(data_key, cfg.data, hyper.sparsity)
     opt = make_optimizer(cfg.train.optimizer, hyper.lr)
     params = method.init_params(init_key, data.M, hyper)
-    state = TrainState(params, {ph.name: opt.init(_select(params, ph.trains)) for ph in phases})
+    state = TrainState(params, {ph.name: opt.init(_select(params, ph.trains)) for ph in phases},
+                       method.init_buffers(params))
     return state, data, loop_key
 
   def project(groups: dict) -> dict:
@@ -116,6 +126,7 @@ def make_run_fns(cfg: RunConfig, method: Method) -> RunFns:
     return views_fn(key, data.x[idx], hyper.mask_prob, cfg.train.mask_rng) + (w,)
 
   def phase_step(state, phase: Phase, batch, hyper):
+    """One optimiser step of the phase, then its rule; -> (state, (loss, terms))."""
     a1, a2, w = batch
     opt = make_optimizer(cfg.train.optimizer, hyper.lr)
 
@@ -123,11 +134,13 @@ def make_run_fns(cfg: RunConfig, method: Method) -> RunFns:
       return phase.loss({**state.params, **trained}, a1, a2, w, hyper)
 
     trained = _select(state.params, phase.trains)
-    loss, grads = jax.value_and_grad(loss_fn)(trained)
+    record, grads = jax.value_and_grad(loss_fn, has_aux=True)(trained)
     updates, opt_state = opt.update(grads, state.opt_states[phase.name], trained)
     trained = project(optax.apply_updates(trained, updates))
-    return TrainState({**state.params, **trained},
-                      {**state.opt_states, phase.name: opt_state}), loss
+    params, buffers = {**state.params, **trained}, state.buffers
+    if phase.after is not None:
+      params, buffers = phase.after(params, buffers, batch)
+    return TrainState(params, {**state.opt_states, phase.name: opt_state}, buffers), record
 
   def step(state, phase_index, key, idx, w, data, hyper):
     return phase_step(state, phases[phase_index], views(key, idx, w, data, hyper), hyper)
@@ -139,32 +152,32 @@ def make_run_fns(cfg: RunConfig, method: Method) -> RunFns:
     if cfg.train.alternation == "pair":
       def pair(state, xs):
         batch = views(*xs, data, hyper)
-        losses = []
+        records = []
         for phase in phases:
-          state, loss = phase_step(state, phase, batch, hyper)
-          losses.append(loss)
-        return state, jnp.stack(losses)
-      state, losses = jax.lax.scan(pair, state, (keys, idx, w))
-      return state, jnp.mean(losses)
+          state, record = phase_step(state, phase, batch, hyper)
+          records.append(record)
+        return state, _stack(records)
+      state, records = jax.lax.scan(pair, state, (keys, idx, w))
+      return state, jax.tree_util.tree_map(jnp.mean, records)
 
     # 'per_batch': full cycles of P batches in a scan, then the remaining batches.
     cycles, rest = divmod(steps, len(phases))
     head = cycles * len(phases)
 
     def cycle(state, xs):
-      losses = []
+      records = []
       for i in range(len(phases)):
-        state, loss = step(state, i, *(x[i] for x in xs), data, hyper)
-        losses.append(loss)
-      return state, jnp.stack(losses)
+        state, record = step(state, i, *(x[i] for x in xs), data, hyper)
+        records.append(record)
+      return state, _stack(records)
 
     xs = tuple(x[:head].reshape((cycles, len(phases)) + x.shape[1:]) for x in (keys, idx, w))
-    state, losses = jax.lax.scan(cycle, state, xs)
-    losses = [losses.reshape(-1)]
+    state, records = jax.lax.scan(cycle, state, xs)
+    records = [jax.tree_util.tree_map(lambda v: v.reshape(-1), records)]
     for i in range(rest):
-      state, loss = step(state, i, keys[head + i], idx[head + i], w[head + i], data, hyper)
-      losses.append(loss[None])
-    return state, jnp.mean(jnp.concatenate(losses))
+      state, record = step(state, i, keys[head + i], idx[head + i], w[head + i], data, hyper)
+      records.append(jax.tree_util.tree_map(lambda v: v[None], record))
+    return state, jax.tree_util.tree_map(lambda *v: jnp.mean(jnp.concatenate(v)), *records)
 
   return RunFns(init=init, step=step, epoch=epoch)
 
@@ -186,38 +199,47 @@ def make_train(cfg: RunConfig, method: Method | None = None):
       return jax.lax.scan(body, state, first_epoch + jnp.arange(count))
 
     def log_interval(state, first_epoch):
-      state, losses = run_epochs(state, first_epoch, k)
+      state, records = run_epochs(state, first_epoch, k)
       mc = metrics.max_cosine(effective_weight(state.params[method.readout]), data.M)
-      return state, (losses[-1], mc)
+      return state, (jax.tree_util.tree_map(lambda v: v[-1], records), mc)
 
     idx, w = epoch_batches(loop_key, cfg.data.n, cfg.train.batch_size, cfg.train.drop_last)
-    _, loss0 = fns.step(state, 0, loop_key, idx[0], w[0], data, hyper)
+    _, record0 = fns.step(state, 0, loop_key, idx[0], w[0], data, hyper)
     mc0 = metrics.max_cosine(effective_weight(state.params[method.readout]), data.M)
     if unlogged:
       state, _ = run_epochs(state, 0, unlogged)
     starts = unlogged + k * jnp.arange(n_logs)
-    state, (loss, mc) = jax.lax.scan(log_interval, state, starts)
-    loss = jnp.concatenate([loss0[None], loss])
-    mc = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a[None], b]), mc0, mc)
-    return RunOutput(loss=loss, maxcos_max=mc.max, maxcos_median=mc.median, maxcos_min=mc.min,
-                     final=final_metrics(cfg, method, state.params, data, loss),
+    state, logged = jax.lax.scan(log_interval, state, starts)
+    (loss, terms), mc = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a[None], b]),
+                                               (record0, mc0), logged)
+    return RunOutput(loss=loss, terms=terms, maxcos_max=mc.max, maxcos_median=mc.median,
+                     maxcos_min=mc.min, final=final_metrics(cfg, method, state, data, loss),
                      params=state.params)
 
   return train
 
 
-def final_metrics(cfg: RunConfig, method: Method, params: dict, data: Dataset,
+def final_metrics(cfg: RunConfig, method: Method, state: TrainState, data: Dataset,
                   loss_curve: jax.Array) -> dict:
-  """Max-cosine and support recovery of the readout encoder, and the run's finiteness."""
+  """Of the readout encoder: max-cosine, support recovery, effective rank and collapse of its
+  representation, predictor/correlation alignment where a rule keeps F; and finiteness."""
+  params = state.params
   encoder = params[method.readout]
   W = effective_weight(encoder)
   mc = metrics.max_cosine(W, data.M)
   n_eval = min(cfg.data.n, EVAL_SAMPLES)
   x, z = data.x[:n_eval], data.z[:n_eval]
+  rep = encode(encoder, x, jnp.ones((n_eval,)), cfg.model)
+  collapse = metrics.collapse(rep, cfg.data.d)
   out = {"maxcos_max": mc.max, "maxcos_median": mc.median, "maxcos_min": mc.min,
+         "effective_rank": collapse.effective_rank,
+         "collapse_complete": collapse.complete.astype(jnp.float32),
+         "collapse_dimensional": collapse.dimensional.astype(jnp.float32),
          "finite": jnp.all(jnp.isfinite(loss_curve)) & metrics.all_finite(params)}
+  if "correlation" in state.buffers:
+    out["commutator"] = rules.commutator_norm(state.buffers["correlation"],
+                                              params["predictor"].W)
   if W.shape[0] >= cfg.data.d:  # one neuron per atom is needed for the pairing
-    rep = encode(encoder, x, jnp.ones((n_eval,)), cfg.model)
     support = metrics.support_recovery(W, data.M, rep, z)
     out.update(support_match=support.match, false_support=support.false_support,
                sparsity_gap=support.sparsity_gap)

@@ -10,13 +10,16 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXPERIMENTS = ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "table1", "thm1", "thm2",
-               "thm3"]
+               "thm3", "atlas"]
+ATLAS_METHODS = ("vicreg", "directpred", "simclr_sq")  # one per kind of method, to keep it short
+EXTRA_ARGS = {"atlas": [f"--methods={','.join(ATLAS_METHODS)}"]}
 METHODS = {"fig1": {"ncl", "cl"}, "fig2": {"ncl", "cl"}, "fig3": {"ncl_2layer"},
            "fig4": {"ncl_warm"}, "fig5": {"ncl_warm_pred"}, "fig6": {"ncl_pred"},
            "fig7": {"ncl_warm_rownorm", "ncl_warm_colnorm"},
            "table1": {"simplified_simclr", "simplified_simsiam"},
            "thm1": {"ncl_exact", "cl_exact"}, "thm2": {"dual_linear"},
-           "thm3": {"srelu_rownorm", "srelu_rownorm_10x_error", "srelu_no_norm"}}
+           "thm3": {"srelu_rownorm", "srelu_rownorm_10x_error", "srelu_no_norm"},
+           "atlas": set(ATLAS_METHODS)}
 THEOREMS = ("thm1", "thm2", "thm3")
 REQUIRED = ["experiment", "method", "seed", "sparsity", "mask_prob", "warm_start_c", "epochs",
             "maxcos_max", "maxcos_median", "maxcos_min", "final_loss", "status"]
@@ -32,8 +35,8 @@ def smoke_results(tmp_path_factory):
   """Every binary on the smoke profile, run side by side (each is mostly compilation)."""
   out = tmp_path_factory.mktemp("results")
   procs = {exp: subprocess.Popen([sys.executable, "-m", f"experiments.{exp}", "--profile=smoke",
-                                  f"--out_dir={out}"], cwd=ROOT, stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.PIPE, text=True)
+                                  f"--out_dir={out}", *EXTRA_ARGS.get(exp, [])], cwd=ROOT,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
            for exp in EXPERIMENTS}
   for exp, proc in procs.items():
     _, err = proc.communicate(timeout=900)
@@ -73,7 +76,8 @@ def test_smoke_writes_the_contract_files(smoke_results, exp):
     ("table1", "--vmap_width=x", "--vmap_width"), ("fig4", "--warm_start_c=-1", "--warm_start_c"),
     ("fig3", "--latent=dense", "--latent"), ("fig2", "--warm_start_c=1", "does not apply"),
     ("fig1", "--sparsities=0.1", "does not apply"), ("thm2", "--log_every=3", "does not apply"),
-    ("thm1", "--seeds=0", "--seeds"),
+    ("thm1", "--seeds=0", "--seeds"), ("atlas", "--methods=vicreg,sgd", "--methods"),
+    ("fig2", "--methods=vicreg", "does not apply"),
 ])
 def test_bad_flags_exit_with_one_line_and_keep_results(smoke_results, exp, flag, needle):
   before = (smoke_results / exp / "summary.csv").read_bytes()
@@ -83,6 +87,22 @@ def test_bad_flags_exit_with_one_line_and_keep_results(smoke_results, exp, flag,
            and "tpu" not in l]
   assert len(lines) == 1 and needle in lines[0], proc.stderr
   assert (smoke_results / exp / "summary.csv").read_bytes() == before
+
+
+def test_atlas_logs_terms_diagnostics_and_both_starts(smoke_results):
+  d = smoke_results / "atlas"
+  rows = list(csv.DictReader(open(d / "summary.csv")))
+  assert {r["warm_start_c"] for r in rows} == {"0", "1"}  # random and warm starts, one grid
+  for r in rows:
+    assert 0 < float(r["effective_rank"]) <= 1
+    assert r["collapse_complete"] in ("0", "1") and r["collapse_dimensional"] in ("0", "1")
+    assert (r["commutator"] != "") == (r["method"] == "directpred")
+  with np.load(d / "curves.npz") as curves:
+    vicreg = curves["method"] == "vicreg"
+    terms = sum(curves[f"term_{t}"] for t in ("invariance", "variance", "covariance"))
+    np.testing.assert_allclose(terms[vicreg], curves["loss"][vicreg], rtol=1e-5)
+    assert np.isnan(curves["term_invariance"][~vicreg]).all()
+  assert (d / "atlas_curves.png").stat().st_size > 10_000
 
 
 def test_report_covers_every_experiment(smoke_results):

@@ -2,7 +2,8 @@
 import jax.numpy as jnp
 import numpy as np
 
-from ncl_landscape.metrics import all_finite, greedy_pairing, max_cosine, support_recovery
+from ncl_landscape.metrics import (all_finite, collapse, effective_rank, greedy_pairing, max_cosine,
+                                   support_recovery)
 
 
 def test_max_cosine_matches_numpy():
@@ -47,3 +48,33 @@ def test_all_finite():
   assert bool(all_finite({"a": jnp.ones(3), "b": (jnp.zeros(2),)}))
   assert not bool(all_finite({"a": jnp.array([1.0, jnp.nan])}))
   assert not bool(all_finite([jnp.array([jnp.inf])]))
+
+
+def _with_spectrum(s, n=40, seed=0):
+  """An [n, len(s)] matrix whose singular values are s."""
+  rng = np.random.default_rng(seed)
+  U = np.linalg.qr(rng.normal(size=(n, len(s))))[0]
+  V = np.linalg.qr(rng.normal(size=(len(s), len(s))))[0]
+  return jnp.asarray(U * np.asarray(s, float) @ V.T)
+
+
+def test_effective_rank_of_known_spectra(x64):
+  np.testing.assert_allclose(effective_rank(_with_spectrum([2.0] * 5 + [0.0] * 3)), 5.0,
+                             rtol=1e-6)
+  s = np.array([4.0, 2.0, 1.0, 0.5])
+  p = s / s.sum()
+  np.testing.assert_allclose(effective_rank(_with_spectrum(s)), np.exp(-np.sum(p * np.log(p))),
+                             rtol=1e-8)
+  np.testing.assert_allclose(effective_rank(_with_spectrum([3.0] + [0.0] * 5)), 1.0, rtol=1e-6)
+
+
+def test_collapse_flags():
+  rng = np.random.default_rng(2)
+  healthy = collapse(jnp.asarray(rng.normal(size=(500, 20)), jnp.float32), d=10)
+  assert not healthy.complete and not healthy.dimensional
+  assert 0.8 < float(healthy.effective_rank) <= 1.0  # normalised by min(N - 1, m) = 20
+  same = collapse(jnp.tile(jnp.asarray(rng.normal(size=(1, 20)), jnp.float32), (500, 1)), d=10)
+  assert same.complete and not same.dimensional
+  low_rank = rng.normal(size=(500, 2)) @ rng.normal(size=(2, 20))
+  flat = collapse(jnp.asarray(low_rank, jnp.float32), d=10)
+  assert flat.dimensional and not flat.complete

@@ -81,3 +81,13 @@ def test_init_statistics(bias_init):
 def test_normalize_guards_zero():
   v = jnp.array([[3.0, 4.0], [0.0, 0.0]])
   np.testing.assert_allclose(normalize(v), [[0.6, 0.8], [0.0, 0.0]])
+
+
+def test_swept_init_is_random_at_c0_and_warm_otherwise():
+  """ModelConfig(init='swept') reproduces both initialisations from the traced c."""
+  M = jnp.linalg.qr(jax.random.normal(jax.random.key(0), (12, 4)))[0]
+  key = jax.random.key(1)
+  init = lambda kind, c: init_encoder(key, ModelConfig(m=6, init=kind), 12, 4, M, jnp.float32(c))
+  np.testing.assert_array_equal(init("swept", 0.0).W, init("random", 0.0).W)
+  np.testing.assert_array_equal(init("swept", 1.5).W, init("warm", 1.5).W)
+  np.testing.assert_array_equal(init("swept", 0.0).b, init("random", 0.0).b)

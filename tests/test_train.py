@@ -34,7 +34,8 @@ def test_log_epochs_end_at_the_last_epoch():
 def _counting_method(n_phases):
   """Phase i moves group g{i} by -lr per step (loss = sum of the group): counts steps."""
   def phase(i):
-    return Phase(name=f"g{i}", trains=(f"g{i}",), loss=lambda p, a1, a2, w, h, i=i: p[f"g{i}"])
+    return Phase(name=f"g{i}", trains=(f"g{i}",),
+                 loss=lambda p, a1, a2, w, h, i=i: (p[f"g{i}"], {}))
   return Method(init_params=lambda key, M, hyper: {f"g{i}": jnp.zeros(()) for i in range(n_phases)},
                 phases=tuple(phase(i) for i in range(n_phases)))
 

@@ -82,7 +82,7 @@ def test_predictor_gradients_match_finite_differences(x64, predictor):
 
   def loss(Wp):
     return online.loss({**params, "predictor": params["predictor"]._replace(W=Wp)}, a1, a2, w,
-                       Hyper())
+                       Hyper())[0]
   Wp = params["predictor"].W
   g = np.asarray(jax.grad(loss)(Wp))
   rng = np.random.default_rng(0)
@@ -90,7 +90,7 @@ def test_predictor_gradients_match_finite_differences(x64, predictor):
     i, j = rng.integers(0, 12, size=2)
     e = jnp.zeros_like(Wp).at[i, j].set(1e-6)
     np.testing.assert_allclose(g[i, j], (loss(Wp + e) - loss(Wp - e)) / 2e-6, rtol=1e-5, atol=1e-9)
-  grads = jax.grad(lambda p: online.loss(p, a1, a2, w, Hyper()))(params)
+  grads = jax.grad(lambda p: online.loss(p, a1, a2, w, Hyper())[0])(params)
   assert not np.any(grads["target"].W)  # the target side is behind stop-gradient
 
 
@@ -115,7 +115,7 @@ def test_table1_methods_train_every_group(method, groups):
   hyper = Hyper(lr=0.1)
   state, data, _ = fns.init(jax.random.key(0), hyper)
   assert set(state.params) == groups
-  new, loss = fns.step(state, 0, jax.random.key(1), jnp.arange(64), jnp.ones(64), data, hyper)
+  new, (loss, _) = fns.step(state, 0, jax.random.key(1), jnp.arange(64), jnp.ones(64), data, hyper)
   assert np.isfinite(loss)
   for g in groups:
     assert np.any(new.params[g].W != state.params[g].W), g
