@@ -259,8 +259,9 @@ def atlas(res: Results):
         f"{f} ({family_means[f]:.3f})" for f in ranked) + ".")
   for c in starts[1:]:
     lift = np.array([stats[c][(m,)].mean - stats[starts[0]][(m,)].mean for m in methods])
-    lines.append(f"- The {label(c)} start changes each method's score by {np.nanmin(lift):+.3f} "
-                 f"to {np.nanmax(lift):+.3f}.")
+    lines.append(f"- From the {label(c)} start each method ends {np.nanmin(lift):+.3f} to "
+                 f"{np.nanmax(lift):+.3f} away from where it ends from the {label(starts[0])} "
+                 "start.")
   collapsed = [m for m in methods if flags(m, "collapse_complete") + flags(m,
                                                                           "collapse_dimensional")]
   diverged = [m for m in methods if any(st[(m,)].diverged for st in stats.values())]
