@@ -267,6 +267,11 @@ def atlas(res: Results):
   diverged = [m for m in methods if any(st[(m,)].diverged for st in stats.values())]
   lines.append(f"- Collapse (complete or dimensional, any run): {', '.join(collapsed) or 'none'}; "
                f"diverged runs: {', '.join(diverged) or 'none'}.")
+  aligned = group_stats([r for r in rows if r.get("commutator")], ("method",), "commutator")
+  if aligned:
+    lines.append("- Predictor / correlation alignment ||[F, W_p]||_F / (||F|| ||W_p||) at the end "
+                 "(0: shared eigenvectors): " + ", ".join(f"{m} {st.mean:.3f}"
+                                                           for (m,), st in aligned.items()) + ".")
   recovered = {c: [m for m in methods if stats[c][(m,)].mean >= RECOVERED] for c in starts}
   verdict = "; ".join(f"from the {label(c)} start {len(recovered[c])} of {len(methods)} methods "
                       f"reach {RECOVERED} ({', '.join(recovered[c]) or 'none'})" for c in starts)

@@ -1,7 +1,7 @@
 """REPORT.md verdicts from synthetic results: each claim can come out either way."""
 import numpy as np
 
-from ncl_landscape.report import Results, cl_above_ncl, table1, trend
+from ncl_landscape.report import Results, atlas, cl_above_ncl, table1, trend
 
 
 def _rows(method, values, sparsities=(0.1, 0.3), status="ok"):
@@ -51,3 +51,26 @@ def test_table1_counts_cells_within_the_reported_spread():
   verdict, lines = table1(Results(rows, {}, []))
   assert "5 of 6 cells" in verdict and verdict.startswith("reproduced")
   assert len([l for l in lines if l.startswith("| simplified")]) == 2
+
+
+def _atlas_rows(method, c, value, status="ok", collapse="0", commutator=""):
+  return [dict(row, warm_start_c=str(c), effective_rank="0.5", collapse_complete=collapse,
+               collapse_dimensional="0", commutator=commutator)
+          for row in _rows(method, [value], status=status)]
+
+
+def test_atlas_ranks_methods_and_marks_recovery_collapse_and_divergence():
+  rows = (_atlas_rows("vicreg", 0, 0.85) + _atlas_rows("vicreg", 1, 0.9)
+          + _atlas_rows("byol", 0, 0.4, collapse="1", commutator="0.2")
+          + _atlas_rows("byol", 1, 0.7, commutator="0.1")
+          + _atlas_rows("cl", 0, 0.5) + _atlas_rows("cl", 0, 0.0, status="diverged")
+          + _atlas_rows("cl", 1, 0.6))
+  verdict, lines = atlas(Results(rows, {}, []))
+  assert "random start 1 of 3 methods reach 0.8 (vicreg)" in verdict
+  assert "warm c = 1 start 1 of 3" in verdict
+  ranked = [line.split(" | ")[0].strip("| ") for line in lines[2:5]]
+  assert ranked == ["vicreg", "cl", "byol"]
+  text = "\n".join(lines)
+  assert "Collapse (complete or dimensional, any run): byol; diverged runs: cl." in text
+  assert "+0.050 to +0.300" in text and "byol 0.150" in text
+  assert "| non-contrastive | 0.400 | 0.700 |" in text
