@@ -223,6 +223,17 @@ FAMILIES = {  # EXTENSIONS.md's grouping of the atlas's methods
 RECOVERED = 0.8  # a mean minimum max-cosine at least this counts as recovering the dictionary
 
 
+def half_gain_epoch(curves: dict, method: str, c: float) -> float:
+  """How fast: the mean over ok runs of the first logged epoch at which the minimum
+  max-cosine has made half of its final gain over initialisation (NaN: no run gains)."""
+  sel = ((curves["method"] == method) & np.isclose(curves["warm_start_c"], c)
+         & (curves["status"] == "ok"))
+  gain = curves["maxcos_min"][sel] - curves["maxcos_min"][sel, :1]
+  reached = (gain >= gain[:, -1:] / 2) & (gain[:, -1:] > 0)
+  epochs = [curves["epochs"][np.argmax(r)] for r in reached if r.any()]
+  return float(np.mean(epochs)) if epochs else float("nan")
+
+
 def atlas(res: Results):
   """Ranks methods and families by the mean minimum max-cosine from each start."""
   rows = res.rows
@@ -234,12 +245,13 @@ def atlas(res: Results):
   methods = sorted({r["method"] for r in rows},
                    key=lambda m: -np.nan_to_num(stats[starts[0]][(m,)].mean, nan=-1))
   lines = ["| method | " + " | ".join(f"min max-cosine, {label(c)}" for c in starts)
-           + " | complete / dimensional collapse (runs) | effective rank |",
-           "|---|" + "---|" * (len(starts) + 2)]
+           + f" | epochs to half its gain, {label(starts[0])} | complete / dimensional collapse "
+           "(runs) | effective rank |", "|---|" + "---|" * (len(starts) + 3)]
   for m in methods:
     rank = group_stats([r for r in rows if r["method"] == m], ("method",), "effective_rank")
     lines.append(f"| {m} | " + " | ".join(str(stats[c][(m,)]) for c in starts)
-                 + f" | {flags(m, 'collapse_complete')} / {flags(m, 'collapse_dimensional')} | "
+                 + f" | {half_gain_epoch(res.curves, m, starts[0]):.0f} | "
+                 f"{flags(m, 'collapse_complete')} / {flags(m, 'collapse_dimensional')} | "
                  f"{rank[(m,)].mean:.2f} |")
   lines += ["", "| family | " + " | ".join(f"mean, {label(c)}" for c in starts) + " |",
             "|---|" + "---|" * len(starts)]

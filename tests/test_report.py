@@ -65,11 +65,16 @@ def test_atlas_ranks_methods_and_marks_recovery_collapse_and_divergence():
           + _atlas_rows("byol", 1, 0.7, commutator="0.1")
           + _atlas_rows("cl", 0, 0.5) + _atlas_rows("cl", 0, 0.0, status="diverged")
           + _atlas_rows("cl", 1, 0.6))
-  verdict, lines = atlas(Results(rows, {}, []))
+  curves = {"method": np.array(["vicreg", "byol", "cl", "cl"]), "warm_start_c": np.zeros(4),
+            "status": np.array(["ok", "ok", "ok", "diverged"]), "epochs": np.array([0, 10, 20]),
+            "maxcos_min": np.array([[0.2, 0.8, 0.9], [0.3, 0.3, 0.2], [0.2, 0.3, 0.6],
+                                    [0.2, np.nan, np.nan]])}
+  verdict, lines = atlas(Results(rows, curves, []))
   assert "random start 1 of 3 methods reach 0.8 (vicreg)" in verdict
   assert "warm c = 1 start 1 of 3" in verdict
   ranked = [line.split(" | ")[0].strip("| ") for line in lines[2:5]]
   assert ranked == ["vicreg", "cl", "byol"]
+  assert [line.split(" | ")[3] for line in lines[2:5]] == ["10", "20", "nan"]  # half the gain
   text = "\n".join(lines)
   assert "Collapse (complete or dimensional, any run): byol; diverged runs: cl." in text
   assert "+0.050 to +0.300" in text and "byol 0.150" in text
