@@ -330,15 +330,6 @@ CLAIMS = {
     "table1": Claim("Table 1: Simplified-SimCLR vs Simplified-SimSiam",
                     "SimCLR recovers the support (high minimum max-cosine), SimSiam does not.",
                     table1),
-    "atlas": Claim("Atlas: every family on one testbed (beyond the paper)",
-                   "not tested: the paper compares one contrastive and two non-contrastive "
-                   "losses; the atlas asks the same question of every family of EXTENSIONS.md, "
-                   "from a random and a warm start.",
-                   atlas,
-                   "One testbed for all: linear encoder with the code's symmetric activation, no "
-                   "BN, independent masks, Bernoulli latents (so `cl` here lacks the BN and "
-                   "dependent masks that make Figure 2's CL succeed). Ranked by the random-start "
-                   "column; mean +- std over seeds and sparsities."),
     "thm1": Claim("Theorem 1: the landscapes of NCL and CL",
                   "(a) every W in U_>= is a global optimum of NCL (value d alpha^2); (b) the "
                   "minimisers of CL over unit-column W are the permutation matrices.",
@@ -358,6 +349,15 @@ CLAIMS = {
     "thm3": Claim("Theorem 3: dual SReLU network, warm start, row normalisation",
                   "Alternating optimisation with row normalisation converges to W^o = W^t = I.",
                   theorem3),
+    "atlas": Claim("Atlas: every family on one testbed (beyond the paper)",
+                   "not tested: the paper compares one contrastive and two non-contrastive "
+                   "losses; the atlas asks the same question of every family of EXTENSIONS.md, "
+                   "from a random and a warm start.",
+                   atlas,
+                   "One testbed for all: linear encoder with the code's symmetric activation, no "
+                   "BN, independent masks, Bernoulli latents (so `cl` here lacks the BN and "
+                   "dependent masks that make Figure 2's CL succeed). Ranked by the random-start "
+                   "column; mean +- std over seeds and sparsities."),
 }
 
 
