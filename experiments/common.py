@@ -88,13 +88,13 @@ def _choice_flag(name: str, value: str, allowed: tuple[str, ...]) -> str:
 
 
 def _methods_flag(value: str | None) -> tuple[str, ...]:
-  known = methods()
+  """--methods: a comma-separated list of known method names (default: every method)."""
   if value is None:
-    return known
-  chosen = tuple(v.strip() for v in value.split(",") if v.strip())
-  unknown = [m for m in chosen if m not in known]
-  if unknown or not chosen:
-    raise FlagError(f"--methods must list names among {', '.join(known)}; got {value!r}")
+    return methods()
+  chosen = tuple(_choice_flag("methods", v.strip(), methods()) for v in value.split(",")
+                 if v.strip())
+  if not chosen:
+    raise FlagError("--methods must list at least one method")
   return chosen
 
 
@@ -135,7 +135,8 @@ def resolve_settings(profiles: dict, uses: tuple[str, ...] = ()) -> dict:
     raise FlagError("--methods does not apply to this experiment")
   for name in (u for u in uses if u != "methods"):
     value = getattr(FLAGS, name)
-    settings[name] = settings.get(name) if value is None else _choice_flag(name, value, choices[name])
+    settings[name] = (settings.get(name) if value is None
+                      else _choice_flag(name, value, choices[name]))
   return settings
 
 
@@ -149,7 +150,8 @@ def settings_or_exit(profiles: dict, uses: tuple[str, ...] = ()) -> dict:
 
 
 def base_config(s: dict, **sections) -> RunConfig:
-  """Sparse-coding run with the settings' latents, epochs and logging, then cfg.replace(**sections)."""
+  """Sparse-coding run with the settings' latents, epochs and logging, then
+  cfg.replace(**sections)."""
   cfg = RunConfig(data=DataConfig(latent=s.get("latent") or "fixed_count"),
                   train=TrainConfig(epochs=s["epochs"], log_every=s["log_every"]))
   return cfg.replace(**sections)

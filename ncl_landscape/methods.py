@@ -113,6 +113,7 @@ def _predictor_method(cfg: RunConfig, encoder) -> Method:
   """
   method, m = cfg.train.method, cfg.model.m
   total_steps = cfg.train.epochs * cfg.steps_per_epoch
+  # F's EMA rate: DirectCopy's own, else DirectPred's (BYOL keeps F for the diagnostic only)
   rho = rules.DIRECTCOPY["rho"] if method == "directcopy" else rules.DIRECTPRED["rho"]
 
   def init_params(key, M, hyper):
@@ -140,13 +141,10 @@ def _predictor_method(cfg: RunConfig, encoder) -> Method:
     f = jnp.concatenate([encode(params["online"], a, weights, cfg.model) for a in (a1, a2)])
     F = rules.update_correlation(buffers["correlation"], buffers["step"] == 0, f,
                                  jnp.concatenate([weights, weights]), rho)
-    if method == "directpred":
-      Wp = rules.directpred_predictor(F, rules.DIRECTPRED["eps"])
-    elif method == "directcopy":
-      Wp = rules.directcopy_predictor(F, rules.DIRECTCOPY["eps"], cfg.train.directcopy_norm)
-    else:
-      Wp = params["predictor"].W
-    params = {**params, "predictor": params["predictor"]._replace(W=Wp)}
+    if method != "byol":  # BYOL's predictor is trained; F only feeds its diagnostic
+      Wp = (rules.directpred_predictor(F, rules.DIRECTPRED["eps"]) if method == "directpred" else
+            rules.directcopy_predictor(F, rules.DIRECTCOPY["eps"], cfg.train.directcopy_norm))
+      params = {**params, "predictor": params["predictor"]._replace(W=Wp)}
     return params, {"correlation": F, "step": buffers["step"] + 1}
 
   trains = ("online", "predictor") if method == "byol" else ("online",)
@@ -196,4 +194,5 @@ def make_method(cfg: RunConfig) -> Method:
     if cfg.model.predictor != "none":
       params["predictor"] = init_linear(pred_key, m, m, std, bias=head_bias)
     return params
-  return Method(init_ncl, (_ncl_phase(cfg, "online", "target"), _ncl_phase(cfg, "target", "online")))
+  return Method(init_ncl, (_ncl_phase(cfg, "online", "target"),
+                           _ncl_phase(cfg, "target", "online")))

@@ -247,12 +247,12 @@ def atlas(res: Results):
   lines = ["| method | " + " | ".join(f"min max-cosine, {label(c)}" for c in starts)
            + f" | epochs to half its gain, {label(starts[0])} | complete / dimensional collapse "
            "(runs) | effective rank |", "|---|" + "---|" * (len(starts) + 3)]
+  ranks = group_stats(rows, ("method",), "effective_rank")
   for m in methods:
-    rank = group_stats([r for r in rows if r["method"] == m], ("method",), "effective_rank")
     lines.append(f"| {m} | " + " | ".join(str(stats[c][(m,)]) for c in starts)
                  + f" | {half_gain_epoch(res.curves, m, starts[0]):.0f} | "
                  f"{flags(m, 'collapse_complete')} / {flags(m, 'collapse_dimensional')} | "
-                 f"{rank[(m,)].mean:.2f} |")
+                 f"{ranks[(m,)].mean:.2f} |")
   lines += ["", "| family | " + " | ".join(f"mean, {label(c)}" for c in starts) + " |",
             "|---|" + "---|" * len(starts)]
   family_means = {}

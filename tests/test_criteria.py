@@ -77,17 +77,35 @@ def np_sparsemax(v):
   return np.maximum(v - (css[k - 1] - 1) / k, 0.0)
 
 
-def np_alpha_cl(z1, z2, weighting, tau=0.5, a=1.0, eps=0.1, power=2.0):
+def np_alpha_weights(z1, z2, weighting, tau=0.5, a=1.0, eps=0.1, power=2.0):
+  """Per anchor, the normalised weights of its negatives (in index order)."""
+  z, n, _ = _views(z1, z2)
+  weights = []
+  for i in range(2 * n):
+    r = np.array([(1 - z[i] @ z[j]) ** a for j in range(2 * n) if j % n != i % n])
+    raw = {"exp": lambda: np.exp(-r / tau), "inverse": lambda: (r + tau) ** -power,
+           "quadratic": lambda: np_sparsemax(-r / tau)}[weighting]()
+    weights.append(raw / (raw.sum() + eps * (2 * n - 2)))
+  return weights
+
+
+def np_alpha_loss(z1, z2, weights):
+  """mean_i sum_j w_ij (s_ij - s_i) with the given per-anchor weights."""
   z, n, pos = _views(z1, z2)
   total = 0.0
   for i in range(2 * n):
     neg = [j for j in range(2 * n) if j % n != i % n]
-    r = np.array([(1 - z[i] @ z[j]) ** a for j in neg])
-    raw = {"exp": lambda: np.exp(-r / tau), "inverse": lambda: (r + tau) ** -power,
-           "quadratic": lambda: np_sparsemax(-r / tau)}[weighting]()
-    w = raw / (raw.sum() + eps * (2 * n - 2))
-    total += sum(wj * (z[i] @ z[j] - z[i] @ z[pos[i]]) for wj, j in zip(w, neg))
+    total += sum(wj * (z[i] @ z[j] - z[i] @ z[pos[i]]) for wj, j in zip(weights[i], neg))
   return total / (2 * n)
+
+
+ALPHA = {"alpha_cl_exp": dict(weighting="exp"), "alpha_cl_inverse": dict(weighting="inverse"),
+         "alpha_cl_quadratic": dict(weighting="quadratic"),
+         "alpha_cl_new": dict(weighting="exp", a=2.0, eps=0.0)}
+
+
+def _alpha_reference(name):
+  return lambda z1, z2: np_alpha_loss(z1, z2, np_alpha_weights(z1, z2, **ALPHA[name]))
 
 
 REFERENCES = {
@@ -99,10 +117,7 @@ REFERENCES = {
     "garrido_lnc": lambda z1, z2: np_garrido(z1, z2, "dimension", "dimension"),
     "simclr_abs": lambda z1, z2: np_simclr_variant(z1, z2, 0.3, np.abs),
     "simclr_sq": lambda z1, z2: np_simclr_variant(z1, z2, 0.3, np.square),
-    "alpha_cl_exp": lambda z1, z2: np_alpha_cl(z1, z2, "exp"),
-    "alpha_cl_inverse": lambda z1, z2: np_alpha_cl(z1, z2, "inverse"),
-    "alpha_cl_quadratic": lambda z1, z2: np_alpha_cl(z1, z2, "quadratic"),
-    "alpha_cl_new": lambda z1, z2: np_alpha_cl(z1, z2, "exp", a=2.0, eps=0.0),
+    **{name: _alpha_reference(name) for name in ALPHA},
 }
 HYPER = Hyper(temperature=0.3)
 REAL, PAD, M = 6, 2, 4
@@ -148,24 +163,8 @@ def test_gradient_matches_numpy_finite_differences(name, x64):
 
 def _frozen_alpha_reference(name, z1_0, z2_0):
   """alpha-CL loss with the pair weights fixed at (z1_0, z2_0), as a function of (z1, z2)."""
-  params = {"alpha_cl_exp": ("exp", 1.0, 0.1), "alpha_cl_inverse": ("inverse", 1.0, 0.1),
-            "alpha_cl_quadratic": ("quadratic", 1.0, 0.1), "alpha_cl_new": ("exp", 2.0, 0.0)}
-  weighting, a, eps = params[name]
-  z0, n, _ = _views(z1_0, z2_0)
-  weights = []
-  for i in range(2 * n):
-    neg = [j for j in range(2 * n) if j % n != i % n]
-    r = np.array([(1 - z0[i] @ z0[j]) ** a for j in neg])
-    raw = {"exp": lambda: np.exp(-r / 0.5), "inverse": lambda: (r + 0.5) ** -2.0,
-           "quadratic": lambda: np_sparsemax(-r / 0.5)}[weighting]()
-    weights.append(raw / (raw.sum() + eps * (2 * n - 2)))
-
-  def loss(z1, z2):
-    z, n, pos = _views(z1, z2)
-    return sum(wj * (z[i] @ z[j] - z[i] @ z[pos[i]])
-               for i in range(2 * n)
-               for wj, j in zip(weights[i], [j for j in range(2 * n) if j % n != i % n])) / (2 * n)
-  return loss
+  weights = np_alpha_weights(z1_0, z2_0, **ALPHA[name])
+  return lambda z1, z2: np_alpha_loss(z1, z2, weights)
 
 
 def test_garrido_identity_on_random_embeddings(x64):
