@@ -37,7 +37,7 @@ def bench_grid(cfg: RunConfig) -> dict:
   grid = make_grid(0, SEEDS, Hyper(lr=0.005), sparsity=SPARSITIES, mask_prob=MASK_PROBS)
   size = chunk_size(len(grid.points))
   start = time.perf_counter()
-  compiled = compile_chunks(cfg, grid, size)
+  compiled = compile_chunks(cfg, size)
   compile_s = time.perf_counter() - start
   inputs = chunk_inputs(grid, slice(0, len(grid.points)), size)
   start = time.perf_counter()

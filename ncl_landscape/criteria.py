@@ -7,7 +7,9 @@ dict of its named parts, logged as per-term curves.
 
 `CRITERIA` is the atlas's registry: method name -> (z1, z2, weights, hyper) ->
 (loss, terms). A new loss joins every experiment with one function here and one
-line in the registry. SG is jax.lax.stop_gradient; n(v) = v / max(||v||, eps).
+line in the registry; `select` makes the registered criteria one program with a
+traced index, so a grid of all of them compiles once. SG is jax.lax.stop_gradient;
+n(v) = v / max(||v||, eps).
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 
+from ncl_landscape.config import Hyper
 from ncl_landscape.networks import normalize, safe_norm, weighted_mean
 
 Terms = dict[str, jax.Array]
@@ -210,3 +213,26 @@ CRITERIA: dict[str, Criterion] = {
     "alpha_cl_quadratic": lambda z1, z2, w, h: alpha_cl(z1, z2, w, "quadratic"),
     "alpha_cl_new": lambda z1, z2, w, h: alpha_cl(z1, z2, w, "exp", a=2.0, eps=0.0),
 }
+
+
+def term_names(name: str) -> tuple[str, ...]:
+  """The names of the terms CRITERIA[name] returns, read from its shapes (nothing is run)."""
+  z, w = jax.ShapeDtypeStruct((4, 3), jnp.float32), jax.ShapeDtypeStruct((4,), jnp.float32)
+  _, terms = jax.eval_shape(CRITERIA[name], z, z, w, Hyper())
+  return tuple(sorted(terms))
+
+
+def select(names: tuple[str, ...], index: jax.Array) -> Criterion:
+  """The criterion CRITERIA[names[index]] for a traced integer index (lax.switch: only the
+  selected branch runs). Every branch returns the union of the criteria's terms, NaN for
+  those its criterion lacks, since the branches of a switch share one output structure."""
+  union = sorted(set().union(*map(term_names, names)))
+
+  def branch(name):
+    def run(z1, z2, weights, hyper):
+      loss, terms = CRITERIA[name](z1, z2, weights, hyper)
+      return loss, {k: terms.get(k, jnp.full((), jnp.nan, loss.dtype)) for k in union}
+    return run
+
+  branches = [branch(name) for name in names]
+  return lambda z1, z2, weights, hyper: jax.lax.switch(index, branches, z1, z2, weights, hyper)

@@ -97,7 +97,7 @@ def run_arm(directory: str, experiment: str, arm: Arm, execution: Execution) -> 
     if out is None:
       if trainer is None:
         start = time.perf_counter()
-        trainer = compile_chunks(arm.cfg, arm.grid, size, execution.vmap_width)
+        trainer = compile_chunks(arm.cfg, size, execution.vmap_width)
         logging.info("%s: compiled in %.1fs", name, time.perf_counter() - start)
       start = time.perf_counter()
       out = run_chunk(trainer, arm.grid, chunk, size)._replace(params={})  # not saved

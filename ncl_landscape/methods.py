@@ -11,7 +11,13 @@ present) applied to, and trained with, the side being trained. The contrastive
 methods (Eq. 9), Simplified-SimSiam and every criterion of criteria.CRITERIA (one
 shared encoder) have one phase that moves every group; BYOL, DirectPred and
 DirectCopy have one online phase followed by their rule. `train` decides how phases
-alternate; nothing here branches on traced values.
+alternate.
+
+Methods of one compile group (every registered criterion; the three predictor
+methods) differ only in the criterion or the predictor rule, so one program serves
+a group: `make_method(cfg, variant)` with a traced variant, the method's index in
+its group, branches with lax.switch (only the selected branch runs). That is the
+only traced branch here.
 """
 from __future__ import annotations
 
@@ -103,18 +109,26 @@ def _criterion_phase(cfg: RunConfig, criterion: criteria.Criterion) -> Phase:
   return Phase(name="online", trains=("online",), loss=loss)
 
 
-def _predictor_method(cfg: RunConfig, encoder) -> Method:
+def _predictor_method(cfg: RunConfig, encoder, variant) -> Method:
   """BYOL, DirectPred, DirectCopy: online encoder and linear predictor q, EMA target.
 
   Loss (BYOL): 0.5 [(2 - 2 cos(q(f(a1)), SG t(a2))) + (2 - 2 cos(q(f(a2)), SG t(a1)))].
-  After each step: target <- EMA(online) with the cosine schedule; F <- EMA of E[f f^T]
-  (the online representation, both views, detached); DirectPred / DirectCopy then set
-  q from F, BYOL trains q by gradient (F is kept for the alignment diagnostic).
+  Every step moves the online encoder and q by gradient. After it: target <- EMA(online)
+  with the cosine schedule; F <- EMA of E[f f^T] (the online representation, both views,
+  detached); DirectPred / DirectCopy then overwrite q from F, BYOL keeps it (F feeds the
+  alignment diagnostic). variant: index into PREDICTOR_METHODS.
   """
-  method, m = cfg.train.method, cfg.model.m
+  m = cfg.model.m
   total_steps = cfg.train.epochs * cfg.steps_per_epoch
   # F's EMA rate: DirectCopy's own, else DirectPred's (BYOL keeps F for the diagnostic only)
-  rho = rules.DIRECTCOPY["rho"] if method == "directcopy" else rules.DIRECTPRED["rho"]
+  rho = jnp.asarray([rules.DIRECTCOPY["rho"] if name == "directcopy" else rules.DIRECTPRED["rho"]
+                     for name in PREDICTOR_METHODS])[variant]
+  set_predictor = {  # (F, q's W after the gradient step) -> q's new W
+      "byol": lambda F, W: W,
+      "directpred": lambda F, W: rules.directpred_predictor(F, rules.DIRECTPRED["eps"]),
+      "directcopy": lambda F, W: rules.directcopy_predictor(F, rules.DIRECTCOPY["eps"],
+                                                            cfg.train.directcopy_norm)}
+  branches = [set_predictor[name] for name in PREDICTOR_METHODS]
 
   def init_params(key, M, hyper):
     enc_key, pred_key = jax.random.split(key)
@@ -141,18 +155,48 @@ def _predictor_method(cfg: RunConfig, encoder) -> Method:
     f = jnp.concatenate([encode(params["online"], a, weights, cfg.model) for a in (a1, a2)])
     F = rules.update_correlation(buffers["correlation"], buffers["step"] == 0, f,
                                  jnp.concatenate([weights, weights]), rho)
-    if method != "byol":  # BYOL's predictor is trained; F only feeds its diagnostic
-      Wp = (rules.directpred_predictor(F, rules.DIRECTPRED["eps"]) if method == "directpred" else
-            rules.directcopy_predictor(F, rules.DIRECTCOPY["eps"], cfg.train.directcopy_norm))
-      params = {**params, "predictor": params["predictor"]._replace(W=Wp)}
+    Wp = _dispatch(variant, branches, F, params["predictor"].W)
+    params = {**params, "predictor": params["predictor"]._replace(W=Wp)}
     return params, {"correlation": F, "step": buffers["step"] + 1}
 
-  trains = ("online", "predictor") if method == "byol" else ("online",)
-  return Method(init_params, (Phase("online", trains, loss, after),), init_buffers=init_buffers)
+  return Method(init_params, (Phase("online", ("online", "predictor"), loss, after),),
+                init_buffers=init_buffers)
 
 
-def make_method(cfg: RunConfig) -> Method:
-  """The parameter groups and phases of cfg.train.method."""
+def _dispatch(index, branches, *operands):
+  """branches[index](*operands): a Python int picks the branch while tracing, a traced
+  index becomes lax.switch."""
+  if isinstance(index, int):
+    return branches[index](*operands)
+  return jax.lax.switch(index, branches, *operands)
+
+
+def compile_group(method: str) -> tuple[str, ...]:
+  """The methods that share method's compiled program ((method,) for the others)."""
+  groups = (tuple(criteria.CRITERIA), PREDICTOR_METHODS)
+  return next((group for group in groups if method in group), (method,))
+
+
+def shared_config(cfg: RunConfig) -> tuple[RunConfig, int]:
+  """The configuration of the program cfg's method shares (its group's first method) and
+  the method's index in the group: make_method(shared, index) trains cfg's method."""
+  group = compile_group(cfg.train.method)
+  return cfg.replace(train=dict(method=group[0])), group.index(cfg.train.method)
+
+
+def own_terms(method: str, terms: dict) -> dict:
+  """method's own terms among a shared program's (its group's union, NaN where it lacks
+  one: criteria.select)."""
+  names = criteria.term_names(method) if method in criteria.CRITERIA else ()
+  return {k: v for k, v in terms.items() if k in names}
+
+
+def make_method(cfg: RunConfig, variant: int | jax.Array | None = None) -> Method:
+  """The parameter groups and phases of cfg.train.method.
+
+  variant: the index in compile_group(cfg.train.method) of the method to train, traced
+  so that one program serves the group; None trains cfg.train.method itself.
+  """
   p, d, m = cfg.data.p, cfg.data.d, cfg.model.m
   std = init_std(p, d, cfg.model.init_std)
   head_bias = cfg.model.predictor == "linear_bias"
@@ -161,13 +205,19 @@ def make_method(cfg: RunConfig) -> Method:
     return init_encoder(key, cfg.model, p, d, M, hyper.warm_start_c)
 
   method = cfg.train.method
+  group = compile_group(method)
+  if variant is None:
+    variant = group.index(method)
   if method in criteria.CRITERIA:
+    criterion = (criteria.CRITERIA[group[variant]] if isinstance(variant, int) else
+                 criteria.select(group, variant))
+
     def init_shared(key, M, hyper):  # the online key of every other method, for one seed
       return {"online": encoder(jax.random.split(key)[0], M, hyper)}
-    return Method(init_shared, (_criterion_phase(cfg, criteria.CRITERIA[method]),))
+    return Method(init_shared, (_criterion_phase(cfg, criterion),))
 
   if method in PREDICTOR_METHODS:
-    return _predictor_method(cfg, encoder)
+    return _predictor_method(cfg, encoder, variant)
 
   if method in ("cl", "simclr"):
     def init_contrastive(key, M, hyper):

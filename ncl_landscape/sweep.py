@@ -13,6 +13,9 @@ XLA may compile a vmapped step differently for different batch widths, which mov
 results by an ulp. With `vmap_width` set, every call maps (lax.map) over groups of
 exactly that many vmapped runs, so a run's result is bit-identical whatever the chunk
 size or device count (chunks are then multiples of vmap_width x devices).
+
+Methods of one compile group (methods.compile_group) share one executable: the
+method's index in its group is an unbatched traced argument.
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from ncl_landscape.config import Hyper, RunConfig
+from ncl_landscape.methods import own_terms, shared_config
 from ncl_landscape.train import RunOutput, make_train
 
 RUN_AXIS = "runs"
@@ -76,20 +80,42 @@ def chunk_slices(runs: int, size: int) -> list[slice]:
 @functools.lru_cache(maxsize=None)
 def grid_trainer(cfg: RunConfig, vmap_width: int | None = None):
   """jit(vmap(train)) for cfg with the run axis sharded over run_mesh(); built once per
-  (configuration, vmap_width). Takes raw key data [R, ...] and Hyper [R]."""
-  batched = jax.vmap(lambda key_data, hyper: make_train(cfg)(jax.random.wrap_key_data(key_data),
-                                                              hyper))
-  sharding = NamedSharding(run_mesh(), PartitionSpec(RUN_AXIS))
-
-  def grouped(key_data, hyper):
+  (configuration, vmap_width). Takes raw key data [R, ...], Hyper [R] and the variant, the
+  trained method's index in cfg's compile group (a replicated int32 scalar)."""
+  train = make_train(cfg)
+  batched = jax.vmap(lambda key_data, hyper, variant: train(jax.random.wrap_key_data(key_data),
+                                                            hyper, variant),
+                     in_axes=(0, 0, None))
+  def grouped(key_data, hyper, variant):
     runs = key_data.shape[0]
     split = lambda v: v.reshape((runs // vmap_width, vmap_width) + v.shape[1:])
-    out = jax.lax.map(lambda args: batched(*args),
+    out = jax.lax.map(lambda args: batched(*args, variant),
                       jax.tree_util.tree_map(split, (key_data, hyper)))
     return jax.tree_util.tree_map(lambda v: v.reshape((runs,) + v.shape[2:]), out)
 
-  return jax.jit(batched if vmap_width is None else grouped, in_shardings=(sharding, sharding),
-                 out_shardings=sharding)
+  return jax.jit(batched if vmap_width is None else grouped,
+                 in_shardings=(_split_runs(), _split_runs(), _replicated()),
+                 out_shardings=_split_runs())
+
+
+def _split_runs() -> NamedSharding:
+  """The leading (run) axis split over run_mesh()."""
+  return NamedSharding(run_mesh(), PartitionSpec(RUN_AXIS))
+
+
+def _replicated() -> NamedSharding:
+  return NamedSharding(run_mesh(), PartitionSpec())
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled(cfg: RunConfig, size: int, vmap_width: int | None):
+  """grid_trainer compiled ahead of time for chunks of `size` runs."""
+  key = jax.random.key_data(jax.random.key(0))
+  scalars = jax.ShapeDtypeStruct((size,), jnp.float32, sharding=_split_runs())
+  return grid_trainer(cfg, vmap_width).lower(
+      jax.ShapeDtypeStruct((size,) + key.shape, key.dtype, sharding=_split_runs()),
+      Hyper(*(scalars,) * len(Hyper._fields)),
+      jax.ShapeDtypeStruct((), jnp.int32, sharding=_replicated())).compile()
 
 
 def _to_global(host: np.ndarray, sharding: NamedSharding) -> jax.Array:
@@ -109,20 +135,29 @@ def chunk_inputs(grid: Grid, chunk: slice, size: int):
   laid out over the run mesh."""
   index = np.arange(chunk.start, chunk.stop)
   index = np.concatenate([index, np.full(size - len(index), index[-1])])
-  sharding = NamedSharding(run_mesh(), PartitionSpec(RUN_AXIS))
   key_data = np.asarray(jax.random.key_data(grid.keys))[index]
   hyper = Hyper(*(np.asarray(v)[index] for v in grid.hyper))
-  return _to_global(key_data, sharding), Hyper(*(_to_global(v, sharding) for v in hyper))
+  return _to_global(key_data, _split_runs()), Hyper(*(_to_global(v, _split_runs())
+                                                       for v in hyper))
 
 
-def compile_chunks(cfg: RunConfig, grid: Grid, size: int, vmap_width: int | None = None):
-  """The compiled trainer for chunks of `size` runs of this grid (compiled ahead of time)."""
-  return grid_trainer(cfg, vmap_width).lower(*chunk_inputs(grid, slice(0, 1), size)).compile()
+def compile_chunks(cfg: RunConfig, size: int, vmap_width: int | None = None):
+  """The trainer of cfg's runs in chunks of `size` runs, (key data, Hyper) -> RunOutput.
+  Compiled ahead of time, once per compile group: the other methods of cfg's group reuse
+  the executable with their own variant."""
+  shared, variant = shared_config(cfg)
+  compiled = _compiled(shared, size, vmap_width)
+  variant = _to_global(np.asarray(variant, np.int32), _replicated())
+
+  def train_chunk(key_data, hyper):
+    out = compiled(key_data, hyper, variant)
+    return out._replace(terms=own_terms(cfg.train.method, out.terms))
+  return train_chunk
 
 
 def run_chunk(trainer, grid: Grid, chunk: slice, size: int) -> RunOutput:
-  """Trains the chunk's runs in one call of `size` runs of trainer (grid_trainer or
-  compile_chunks); returns host arrays of the chunk's runs."""
+  """Trains the chunk's runs in one call of `size` runs of trainer (compile_chunks); returns
+  host arrays of the chunk's runs."""
   out = trainer(*chunk_inputs(grid, chunk, size))
   return jax.tree_util.tree_map(lambda v: v[:chunk.stop - chunk.start], _to_host(out))
 
@@ -136,5 +171,5 @@ def run_grid(cfg: RunConfig, grid: Grid, max_runs_per_call: int | None = None,
   """Trains every run of the grid; returns host (NumPy) arrays [R, ...]."""
   runs = len(grid.points)
   size = chunk_size(runs, max_runs_per_call, vmap_width)
-  trainer = grid_trainer(cfg, vmap_width)
+  trainer = compile_chunks(cfg, size, vmap_width)
   return concat_outputs([run_chunk(trainer, grid, c, size) for c in chunk_slices(runs, size)])

@@ -183,14 +183,18 @@ def make_run_fns(cfg: RunConfig, method: Method) -> RunFns:
 
 
 def make_train(cfg: RunConfig, method: Method | None = None):
-  """Returns train(key, hyper) -> RunOutput for the static configuration cfg."""
+  """Returns train(key, hyper, variant=None) -> RunOutput for the static configuration cfg.
+
+  variant (traced int, unbatched): which method of cfg's compile group to train
+  (methods.make_method); None trains cfg.train.method, or `method` when given.
+  """
   cfg.validate()
-  method = method or make_method(cfg)
-  fns = make_run_fns(cfg, method)
   k = min(cfg.train.log_every, cfg.train.epochs)  # epochs per logged interval (log_epochs)
   unlogged, n_logs = cfg.train.epochs % k, cfg.train.epochs // k
 
-  def train(key: jax.Array, hyper: Hyper) -> RunOutput:
+  def train(key: jax.Array, hyper: Hyper, variant: jax.Array | None = None) -> RunOutput:
+    run_method = method or make_method(cfg, variant)
+    fns = make_run_fns(cfg, run_method)
     state, data, loop_key = fns.init(key, hyper)
 
     def run_epochs(state, first_epoch, count):
@@ -200,12 +204,12 @@ def make_train(cfg: RunConfig, method: Method | None = None):
 
     def log_interval(state, first_epoch):
       state, records = run_epochs(state, first_epoch, k)
-      mc = metrics.max_cosine(effective_weight(state.params[method.readout]), data.M)
+      mc = metrics.max_cosine(effective_weight(state.params[run_method.readout]), data.M)
       return state, (jax.tree_util.tree_map(lambda v: v[-1], records), mc)
 
     idx, w = epoch_batches(loop_key, cfg.data.n, cfg.train.batch_size, cfg.train.drop_last)
     _, record0 = fns.step(state, 0, loop_key, idx[0], w[0], data, hyper)
-    mc0 = metrics.max_cosine(effective_weight(state.params[method.readout]), data.M)
+    mc0 = metrics.max_cosine(effective_weight(state.params[run_method.readout]), data.M)
     if unlogged:
       state, _ = run_epochs(state, 0, unlogged)
     starts = unlogged + k * jnp.arange(n_logs)
@@ -213,7 +217,7 @@ def make_train(cfg: RunConfig, method: Method | None = None):
     (loss, terms), mc = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a[None], b]),
                                                (record0, mc0), logged)
     return RunOutput(loss=loss, terms=terms, maxcos_max=mc.max, maxcos_median=mc.median,
-                     maxcos_min=mc.min, final=final_metrics(cfg, method, state, data, loss),
+                     maxcos_min=mc.min, final=final_metrics(cfg, run_method, state, data, loss),
                      params=state.params)
 
   return train

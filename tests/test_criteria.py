@@ -217,3 +217,25 @@ def test_gradient_is_finite_with_dead_units_and_zero_samples(name):
   fn = lambda a, b: criteria.CRITERIA[name](a, b, jnp.asarray(w), HYPER)[0]
   grads = jax.grad(fn, argnums=(0, 1))(jnp.asarray(z1, jnp.float32), jnp.asarray(z2, jnp.float32))
   assert all(np.isfinite(np.asarray(g)).all() for g in grads)
+
+
+def test_select_runs_the_indexed_criterion_and_pads_the_other_terms(x64):
+  """One program for the registry: a traced index gives each criterion's value and gradient,
+  with every criterion's term names (NaN for those the selected one lacks)."""
+  names = tuple(criteria.CRITERIA)
+  z1, z2, w = map(jnp.asarray, _padded_batch(6))
+  union = set().union(*map(criteria.term_names, names))
+  shared = jax.jit(jax.value_and_grad(
+      lambda a, i: criteria.select(names, i)(a, z2, w, HYPER), has_aux=True))
+  for i, name in enumerate(names):
+    (loss, terms), grad = shared(z1, jnp.int32(i))
+    (own_loss, own_terms), own_grad = jax.value_and_grad(
+        lambda a: criteria.CRITERIA[name](a, z2, w, HYPER), has_aux=True)(z1)
+    assert set(own_terms) == set(criteria.term_names(name)) and set(terms) == union
+    np.testing.assert_allclose(loss, own_loss, rtol=1e-12)
+    np.testing.assert_allclose(grad, own_grad, rtol=1e-10, atol=1e-14)
+    for k in union:
+      if k in own_terms:
+        np.testing.assert_allclose(terms[k], own_terms[k], rtol=1e-12)
+      else:
+        assert np.isnan(terms[k]), (name, k)

@@ -7,7 +7,7 @@ import pytest
 
 from ncl_landscape import rules
 from ncl_landscape.config import DataConfig, Hyper, ModelConfig, RunConfig, TrainConfig
-from ncl_landscape.methods import make_method
+from ncl_landscape.methods import make_method, shared_config
 from ncl_landscape.train import make_run_fns
 
 
@@ -72,10 +72,16 @@ SMALL = RunConfig(DataConfig(n=96, p=12, d=4), ModelConfig(m=8),
                   TrainConfig(batch_size=32, epochs=2, log_every=1))
 
 
+@pytest.mark.parametrize("traced", [False, True])
 @pytest.mark.parametrize("method", ["byol", "directpred", "directcopy"])
-def test_predictor_method_step_applies_its_rule(method):
+def test_predictor_method_step_applies_its_rule(method, traced):
+  """Alone, and as a traced variant of the three methods' shared program."""
   cfg = SMALL.replace(train=dict(method=method))
-  fns = make_run_fns(cfg, make_method(cfg))
+  if traced:
+    shared, index = shared_config(cfg)
+    fns = make_run_fns(shared, make_method(shared, jnp.int32(index)))
+  else:
+    fns = make_run_fns(cfg, make_method(cfg))
   hyper = Hyper(lr=0.05)
   state, data, _ = fns.init(jax.random.key(0), hyper)
   np.testing.assert_array_equal(state.params["target"].W, state.params["online"].W)  # a copy

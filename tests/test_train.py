@@ -5,8 +5,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ncl_landscape.config import DataConfig, Hyper, ModelConfig, RunConfig, TrainConfig
-from ncl_landscape.methods import Method, Phase, make_method
+from ncl_landscape import criteria, sweep
+from ncl_landscape.config import (PREDICTOR_METHODS, DataConfig, Hyper, ModelConfig, RunConfig,
+                                  TrainConfig)
+from ncl_landscape.methods import Method, Phase, compile_group, make_method, shared_config
 from ncl_landscape.sweep import make_grid, run_grid
 from ncl_landscape.train import epoch_batches, log_epochs, make_run_fns, make_train
 
@@ -89,6 +91,30 @@ def test_one_trace_serves_every_grid_of_a_config():
   for sparsities in ((0.1, 0.2), (0.5, 0.9)):
     grid = make_grid(0, 2, Hyper(), sparsity=sparsities)
     jax.block_until_ready(train(grid.keys, grid.hyper))
+
+
+def test_compile_groups_map_each_member_to_one_config_and_its_own_index():
+  for group in (tuple(criteria.CRITERIA), PREDICTOR_METHODS):
+    shared = [shared_config(SMALL.replace(train=dict(method=m))) for m in group]
+    assert len({cfg for cfg, _ in shared}) == 1
+    assert [index for _, index in shared] == list(range(len(group)))
+  assert shared_config(SMALL) == (SMALL, 0) and compile_group("cl") == ("cl",)
+
+
+@pytest.mark.parametrize("method", ["barlow_twins_1m", "alpha_cl_quadratic", "directcopy"])
+def test_a_group_member_reuses_the_group_program_and_trains_as_its_own(method):
+  cfg = SMALL.replace(train=dict(method=method))
+  grid = make_grid(0, 2, Hyper(lr=0.05), sparsity=(0.2,))
+  run_grid(cfg.replace(train=dict(method=compile_group(method)[0])), grid)
+  misses = sweep._compiled.cache_info().misses
+  out = run_grid(cfg, grid)
+  assert sweep._compiled.cache_info().misses == misses  # no compile of its own
+  own = jax.jit(jax.vmap(make_train(cfg)))(grid.keys, grid.hyper)  # the method alone
+  assert set(out.terms) == set(own.terms)
+  for name in ("loss", "maxcos_min", "maxcos_max"):
+    np.testing.assert_allclose(getattr(out, name), getattr(own, name), rtol=1e-4, atol=1e-5)
+  for name, curve in own.terms.items():
+    np.testing.assert_allclose(out.terms[name], curve, rtol=1e-4, atol=1e-5)
 
 
 def test_same_key_same_result_and_seeds_differ():
