@@ -223,16 +223,44 @@ def term_names(name: str) -> tuple[str, ...]:
 
 
 def select(names: tuple[str, ...], index: jax.Array) -> Criterion:
-  """The criterion CRITERIA[names[index]] for a traced integer index (lax.switch: only the
-  selected branch runs). Every branch returns the union of the criteria's terms, NaN for
-  those its criterion lacks, since the branches of a switch share one output structure."""
+  """The criterion CRITERIA[names[index]] for a traced integer index: one program serves
+  them all, and lax.switch runs only the selected branch.
+
+  Each branch computes its value with its gradient in (z1, z2), so only those [N, m]
+  cotangents leave the switch: differentiating through a switch would carry every
+  branch's residuals out of it (the [2N, 2N] similarities of the contrastive ones),
+  zero-filled, at every step. Every branch returns the union of the criteria's terms,
+  NaN for those its criterion lacks (a switch has one output structure); the terms are
+  reported, not descended, and weights and hyper get no gradient.
+  """
   union = sorted(set().union(*map(term_names, names)))
 
-  def branch(name):
+  def padded(name):
     def run(z1, z2, weights, hyper):
       loss, terms = CRITERIA[name](z1, z2, weights, hyper)
       return loss, {k: terms.get(k, jnp.full((), jnp.nan, loss.dtype)) for k in union}
     return run
 
-  branches = [branch(name) for name in names]
-  return lambda z1, z2, weights, hyper: jax.lax.switch(index, branches, z1, z2, weights, hyper)
+  def with_gradient(name):
+    def run(z1, z2, weights, hyper):
+      value = lambda a, b: padded(name)(a, b, weights, hyper)
+      return jax.value_and_grad(value, argnums=(0, 1), has_aux=True)(z1, z2)
+    return run
+
+  @jax.custom_vjp
+  def selected(z1, z2, weights, hyper, index):
+    return jax.lax.switch(index, [padded(n) for n in names], z1, z2, weights, hyper)
+
+  def forward(z1, z2, weights, hyper, index):
+    out, grads = jax.lax.switch(index, [with_gradient(n) for n in names], z1, z2, weights,
+                                hyper)
+    return out, (grads, weights, hyper)
+
+  def backward(residuals, cotangents):
+    (g1, g2), weights, hyper = residuals
+    loss_bar = cotangents[0]
+    return (loss_bar * g1, loss_bar * g2, jnp.zeros_like(weights),
+            jax.tree_util.tree_map(jnp.zeros_like, hyper), None)
+
+  selected.defvjp(forward, backward)
+  return lambda z1, z2, weights, hyper: selected(z1, z2, weights, hyper, index)
