@@ -36,16 +36,18 @@ MASK_PROBS = (0.25, 0.5, 0.75, 0.9)
 SEEDS = 5
 
 
+def _timed(fn, *args) -> tuple[float, object]:
+  start = time.perf_counter()
+  out = jax.block_until_ready(fn(*args))
+  return time.perf_counter() - start, out
+
+
 def bench_grid(cfg: RunConfig) -> dict:
   grid = make_grid(0, SEEDS, Hyper(lr=0.005), sparsity=SPARSITIES, mask_prob=MASK_PROBS)
   size = chunk_size(len(grid.points))
-  start = time.perf_counter()
-  compiled = compile_chunks(cfg, size)
-  compile_s = time.perf_counter() - start
+  compile_s, compiled = _timed(compile_chunks, cfg, size)
   inputs = chunk_inputs(grid, slice(0, len(grid.points)), size)
-  start = time.perf_counter()
-  jax.block_until_ready(compiled(*inputs))
-  run_s = time.perf_counter() - start
+  run_s, _ = _timed(compiled, *inputs)
   run_steps = len(grid.points) * cfg.train.epochs * cfg.steps_per_epoch
   return {"runs": len(grid.points), "epochs": cfg.train.epochs, "compile_s": compile_s,
           "run_s": run_s, "run_steps": run_steps, "run_steps_per_s": run_steps / run_s}
@@ -78,12 +80,6 @@ def bench_loop(cfg: RunConfig, epochs: int) -> dict:
   run_steps = epochs * cfg.steps_per_epoch
   return {"runs": 1, "epochs": epochs, "run_s": run_s, "run_steps": run_steps,
           "run_steps_per_s": run_steps / run_s}
-
-
-def _timed(fn, *args) -> tuple[float, object]:
-  start = time.perf_counter()
-  out = jax.block_until_ready(fn(*args))
-  return time.perf_counter() - start, out
 
 
 def bench_compile_group(epochs: int) -> dict:

@@ -13,6 +13,7 @@ n(v) = v / max(||v||, eps).
 """
 from __future__ import annotations
 
+import functools
 from typing import Callable
 
 import jax
@@ -215,6 +216,7 @@ CRITERIA: dict[str, Criterion] = {
 }
 
 
+@functools.lru_cache(maxsize=None)
 def term_names(name: str) -> tuple[str, ...]:
   """The names of the terms CRITERIA[name] returns, read from its shapes (nothing is run)."""
   z, w = jax.ShapeDtypeStruct((4, 3), jnp.float32), jax.ShapeDtypeStruct((4,), jnp.float32)
@@ -222,9 +224,10 @@ def term_names(name: str) -> tuple[str, ...]:
   return tuple(sorted(terms))
 
 
-def select(names: tuple[str, ...], index: jax.Array) -> Criterion:
-  """The criterion CRITERIA[names[index]] for a traced integer index: one program serves
-  them all, and lax.switch runs only the selected branch.
+def select(names: tuple[str, ...], index: int | jax.Array) -> Criterion:
+  """The criterion CRITERIA[names[index]]. A Python int picks it while tracing; a traced
+  integer index makes one program serve them all, and lax.switch runs only the selected
+  branch.
 
   Each branch computes its value with its gradient in (z1, z2), so only those [N, m]
   cotangents leave the switch: differentiating through a switch would carry every
@@ -233,6 +236,8 @@ def select(names: tuple[str, ...], index: jax.Array) -> Criterion:
   NaN for those its criterion lacks (a switch has one output structure); the terms are
   reported, not descended, and weights and hyper get no gradient.
   """
+  if isinstance(index, int):
+    return CRITERIA[names[index]]
   union = sorted(set().union(*map(term_names, names)))
 
   def padded(name):

@@ -209,8 +209,7 @@ def make_method(cfg: RunConfig, variant: int | jax.Array | None = None) -> Metho
   if variant is None:
     variant = group.index(method)
   if method in criteria.CRITERIA:
-    criterion = (criteria.CRITERIA[group[variant]] if isinstance(variant, int) else
-                 criteria.select(group, variant))
+    criterion = criteria.select(group, variant)
 
     def init_shared(key, M, hyper):  # the online key of every other method, for one seed
       return {"online": encoder(jax.random.split(key)[0], M, hyper)}

@@ -12,6 +12,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from ncl_landscape import io
+from ncl_landscape.atlas_plots import init_label as label
 from ncl_landscape.experiment import is_complete
 
 MARGIN = 0.1  # min max-cosine gap that counts as "clearly above"
@@ -238,7 +239,6 @@ def atlas(res: Results):
   """Ranks methods and families by the mean minimum max-cosine from each start."""
   rows = res.rows
   starts = sorted({float(r["warm_start_c"]) for r in rows})
-  label = lambda c: "random" if c == 0 else f"warm c = {c:g}"
   stats = {c: group_stats([r for r in rows if float(r["warm_start_c"]) == c], ("method",),
                           "maxcos_min") for c in starts}
   flags = lambda m, col: sum(float(r[col] or 0) > 0 for r in rows if r["method"] == m)
