@@ -19,6 +19,8 @@ from ncl_landscape.experiment import Arm, Execution, run_experiment
 from ncl_landscape.sweep import Grid, make_grid
 
 PROFILES = ("smoke", "quick", "paper")
+FIDELITIES = ("as_run", "as_written")  # a figure's model as the authors' scripts ran it / as
+                                       # the paper's text describes it
 
 flags.DEFINE_string("profile", "quick", "smoke (seconds), quick (a 2-core CPU) or paper.")
 flags.DEFINE_string("out_dir", "results", "Results directory; the experiment writes out_dir/<id>/.")
@@ -40,13 +42,23 @@ flags.DEFINE_string("vmap_width", None,
                     "bit-identical across chunkings and device counts.")
 flags.DEFINE_string("latent", None, "fixed_count (authors' code) or bernoulli (paper text).")
 flags.DEFINE_string("cl_masks", "dependent",
-                    "CL augmentation: dependent (as the authors ran the figures) or independent "
-                    "(the paper's text).")
+                    "CL augmentation: dependent (as the authors ran Figures 1-2 and Table 1: "
+                    "a1 = 2Dx, a2 = 2(I-D)x with D ~ Bernoulli(0.5) whatever --mask_probs), "
+                    "dependent_swept (the same with keep probability 1 - mask prob) or "
+                    "independent (the paper's Eq. 3).")
 flags.DEFINE_string("batch_norm", "code",
-                    "code: NCL without BN, CL with BN (as run); caption: BN on both.")
+                    "code: BN where the authors' models had it (Figures 1-2: CL only; Figures "
+                    "4, 7 (as written): none); caption: as the figure's text says (Figure 1: "
+                    "none; Figures 2, 4: BN on every encoder).")
 flags.DEFINE_string("one_hot_sign", "code",
                     "Figure 1 latent signs: code (NCL one sign per data set, CL always +1) or "
                     "per_sample (the paper's text).")
+flags.DEFINE_string("head_init", "torch_uniform",
+                    "Init of the predictor and projector heads: torch_uniform (weight and bias "
+                    "U(+-1/sqrt(m)), as the authors' code) or gaussian (weight N(0, 1/(p d))).")
+flags.DEFINE_string("variants", None,
+                    "Figure 7: comma-separated as_run (the scripts' predictor model, p = d = m = "
+                    "20) and/or as_written (the text: no predictor, c = 2); default both.")
 
 flags.DEFINE_string("methods", None, "Atlas: comma-separated method names (default: all).")
 
@@ -87,15 +99,20 @@ def _choice_flag(name: str, value: str, allowed: tuple[str, ...]) -> str:
   return value
 
 
+def _list_flag(name: str, value: str | None, default: tuple[str, ...],
+               allowed: tuple[str, ...]) -> tuple[str, ...]:
+  """A comma-separated list of allowed names (default when the flag is not given)."""
+  if value is None:
+    return default
+  chosen = tuple(_choice_flag(name, v.strip(), allowed) for v in value.split(",") if v.strip())
+  if not chosen:
+    raise FlagError(f"--{name} must list at least one of {', '.join(allowed)}")
+  return chosen
+
+
 def _methods_flag(value: str | None) -> tuple[str, ...]:
   """--methods: a comma-separated list of known method names (default: every method)."""
-  if value is None:
-    return methods()
-  chosen = tuple(_choice_flag("methods", v.strip(), methods()) for v in value.split(",")
-                 if v.strip())
-  if not chosen:
-    raise FlagError("--methods must list at least one method")
-  return chosen
+  return _list_flag("methods", value, methods(), methods())
 
 
 def resolve_settings(profiles: dict, uses: tuple[str, ...] = ()) -> dict:
@@ -121,19 +138,26 @@ def resolve_settings(profiles: dict, uses: tuple[str, ...] = ()) -> dict:
   if FLAGS.lr is not None:
     settings["lr"] = _float_list_flag("lr", FLAGS.lr, "lr")[0]
   lists = {"sparsities": "sparsity", "mask_probs": "mask_prob", "warm_start_c": "warm_start_c"}
-  choices = {"latent": ("fixed_count", "bernoulli"), "cl_masks": ("dependent", "independent"),
-             "batch_norm": ("code", "caption"), "one_hot_sign": ("code", "per_sample")}
+  choices = {"latent": ("fixed_count", "bernoulli"),
+             "cl_masks": ("dependent", "dependent_swept", "independent"),
+             "batch_norm": ("code", "caption"), "one_hot_sign": ("code", "per_sample"),
+             "head_init": ("torch_uniform", "gaussian")}
   for name in list(lists) + list(choices):
     if FLAGS[name].present and name not in settings and name not in uses:
       raise FlagError(f"--{name} does not apply to this experiment")
   for name, hyper_name in lists.items():
     if FLAGS[name].present:
       settings[name] = _float_list_flag(name, getattr(FLAGS, name), hyper_name)
+  settings["warm_start_c_given"] = FLAGS["warm_start_c"].present
   if "methods" in uses:
     settings["methods"] = _methods_flag(FLAGS.methods)
   elif FLAGS.methods is not None:
     raise FlagError("--methods does not apply to this experiment")
-  for name in (u for u in uses if u != "methods"):
+  if "variants" in uses:
+    settings["variants"] = _list_flag("variants", FLAGS.variants, FIDELITIES, FIDELITIES)
+  elif FLAGS.variants is not None:
+    raise FlagError("--variants does not apply to this experiment")
+  for name in (u for u in uses if u not in ("methods", "variants")):
     value = getattr(FLAGS, name)
     settings[name] = (settings.get(name) if value is None
                       else _choice_flag(name, value, choices[name]))
@@ -157,10 +181,25 @@ def base_config(s: dict, **sections) -> RunConfig:
   return cfg.replace(**sections)
 
 
-def sparsity_grid(s: dict, **swept) -> Grid:
-  """seeds x sparsities x mask probabilities (x any further swept scalar)."""
+def sparsity_grid(s: dict, mask_probs: tuple[float, ...] | None = None, **swept) -> Grid:
+  """seeds x sparsities x mask probabilities (the settings', unless given) x any further
+  swept scalar."""
   return make_grid(s["base_seed"], s["seeds"], Hyper(lr=s["lr"]), sparsity=s["sparsities"],
-                   mask_prob=s["mask_probs"], **swept)
+                   mask_prob=mask_probs or s["mask_probs"], **swept)
+
+
+DEPENDENT_MASK_PROB = 0.5  # the authors' dependent masks: D ~ Bernoulli(0.5), whatever the grid
+
+
+def cl_mask_probs(s: dict) -> tuple[float, ...]:
+  """The mask probabilities a CL arm trains: only 0.5 for the as-run dependent masks (the grid's
+  mask probability never reached CL in the authors' code), else the settings'."""
+  return (DEPENDENT_MASK_PROB,) if s["cl_masks"] == "dependent" else s["mask_probs"]
+
+
+def cl_mask(s: dict) -> str:
+  """TrainConfig.mask of a CL arm for --cl_masks."""
+  return "independent" if s["cl_masks"] == "independent" else "dependent"
 
 
 def plot_by_sparsity(curves: dict, path: str, methods: list[tuple[str, str]], title: str) -> None:
@@ -174,11 +213,10 @@ def plot_by_sparsity(curves: dict, path: str, methods: list[tuple[str, str]], ti
     cs = np.unique(curves["warm_start_c"][plotting.select_runs(curves, select)])
     cs = cs[~np.isnan(cs)]
     if len(cs) > 1:
-      rows += [(f"{name} (c = {c:g})", dict(select, warm_start_c=c)) for c in cs]
+      rows += [(f"{name} (c = {c:g})", dict(select, warm_start_c=c), "sparsity") for c in cs]
     else:
-      rows.append((name, select))
-  plotting.plot_rows(curves, path, rows, group_by="sparsity",
-                     title=f"{title} (mask prob {mask_prob:g})")
+      rows.append((name, select, "sparsity"))
+  plotting.plot_rows(curves, path, rows, title=f"{title} (mask prob {mask_prob:g})")
 
 
 def run(experiment: str, arms: list[Arm], s: dict, plot) -> list[dict]:

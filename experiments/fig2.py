@@ -4,8 +4,10 @@
   python -m experiments.fig2 --profile=paper --cl_masks=independent   # the paper's text
 
 As the authors ran it (the defaults): fixed-count latents, NCL with independent masks
-and no BN, CL (NT-Xent, temperature 0.05, last partial batch dropped) with dependent
-masks and BN, encoder bias U(+-1/sqrt(p)), the code's symmetric activation.
+and no BN, CL (NT-Xent, temperature 0.05, last partial batch dropped) with BN and
+dependent masks D ~ Bernoulli(0.5) whatever the mask grid (so CL trains one mask cell per
+sparsity, and every NCL cell is compared with it), encoder bias U(+-1/sqrt(p)), the
+code's symmetric activation.
 """
 from __future__ import annotations
 
@@ -31,9 +33,9 @@ def make_arms(s: dict) -> list[Arm]:
   ncl = common.base_config(s, model=dict(batch_norm=s["batch_norm"] == "caption"),
                            train=dict(method="ncl", mask="independent"))
   cl = common.base_config(s, model=dict(batch_norm=True),
-                          train=dict(method="cl", mask=s["cl_masks"], drop_last=True))
-  grid = common.sparsity_grid(s)
-  return [Arm("ncl", ncl, grid), Arm("cl", cl, grid)]
+                          train=dict(method="cl", mask=common.cl_mask(s), drop_last=True))
+  return [Arm("ncl", ncl, common.sparsity_grid(s)),
+          Arm("cl", cl, common.sparsity_grid(s, common.cl_mask_probs(s)))]
 
 
 def plot(curves, path):

@@ -1,6 +1,12 @@
-"""Figure 3: NCL with a two-layer linear encoder (BN + symmetric ReLU) still fails.
+"""Figure 3: NCL with a two-layer encoder (BN + symmetric ReLU) still fails.
 
   python -m experiments.fig3 --profile=quick
+
+Two readings, both trained and drawn. As the authors' code has it (ncl_2layer):
+Linear(p, m) -> BN -> symmetric activation -> Linear(m, m) -> BN -> symmetric activation,
+each layer its own bias and threshold, max-cosine read from the first layer. As the text
+reads (ncl_2layer_product): act(BN(W W1 a + b)), a product of two linear maps, max-cosine
+read from W W1. No script of the authors made the figure.
 """
 from __future__ import annotations
 
@@ -19,15 +25,20 @@ PROFILES = {
 USES = ("latent",)
 
 
+METHODS = [("ncl_2layer", "NCL, two layers as coded"),
+           ("ncl_2layer_product", "NCL, two linear maps (the text)")]
+
+
 def make_arms(s: dict) -> list[Arm]:
-  cfg = common.base_config(s, model=dict(layers=2, batch_norm=True),
-                           train=dict(method="ncl", mask="independent"))
-  return [Arm("ncl_2layer", cfg, common.sparsity_grid(s))]
+  code = common.base_config(s, model=dict(layers=2, two_layer="code", batch_norm=True),
+                            train=dict(method="ncl", mask="independent"))
+  product = code.replace(model=dict(two_layer="product"))
+  grid = common.sparsity_grid(s)
+  return [Arm("ncl_2layer", code, grid), Arm("ncl_2layer_product", product, grid)]
 
 
 def plot(curves, path):
-  common.plot_by_sparsity(curves, path, [("ncl_2layer", "NCL, two-layer encoder")],
-                          "Figure 3: NCL with a two-layer linear encoder")
+  common.plot_by_sparsity(curves, path, METHODS, "Figure 3: NCL with a two-layer encoder")
 
 
 main = common.experiment_main("fig3", PROFILES, USES, make_arms, plot)

@@ -1,15 +1,17 @@
 """Figure 6: NCL with a linear predictor from a random start still fails.
 
   python -m experiments.fig6 --profile=quick
+
+The predictor model of Figure 5 (predictor with bias, PyTorch's default init, BN), from
+the random start.
 """
 from absl import app
 
+from experiments.fig5 import PREDICTOR
 from experiments.warm_start import Variant, WarmStartFigure, main_for, profiles
 
-FIGURE = WarmStartFigure(
-    "fig6", "Figure 6: NCL + linear predictor, random start",
-    (Variant("ncl_pred", "NCL + predictor", {"model": {"predictor": "linear",
-                                                        "batch_norm": True}}),), warm=False)
+FIGURE = WarmStartFigure("fig6", "Figure 6: NCL + linear predictor, random start",
+                         (Variant("ncl_pred", "NCL + predictor", PREDICTOR),), warm=False)
 PROFILES = profiles(c=None, seeds_paper=3)
 main = main_for(FIGURE, PROFILES)
 

@@ -2,10 +2,14 @@
 
   python -m experiments.table1 --profile=quick
 
-Both: linear encoder, BN and the symmetric activation after it, random init.
-Simplified-SimCLR adds a linear projector and trains NT-Xent (temperature 0.05, masks
-per --cl_masks); Simplified-SimSiam has projector (BN + activation) and a linear
-predictor, with the symmetric negative cosine and stop-gradient, on independent masks.
+Every model: linear encoder, BN and the symmetric activation after it, random init; heads
+(projectors, predictor) Linear(m, m) with bias, PyTorch's default init U(+-1/sqrt(m))
+(--head_init=gaussian: the text's Gaussian). Simplified-SimCLR adds a linear projector
+and trains NT-Xent (temperature 0.05, masks per --cl_masks, as Figure 2's CL).
+Simplified-SimSiam as the authors' model: projector (BN + activation) and predictor,
+symmetric negative cosine with stop-gradient, independent masks; and as the text
+describes it, "encoder + predictor" without the projector (simplified_simsiam_enc_pred).
+No script of the authors made the table: BN on every model follows the text.
 """
 from __future__ import annotations
 
@@ -14,24 +18,30 @@ from absl import app
 from experiments import common
 from ncl_landscape.experiment import Arm
 
-_GRID = dict(sparsities=(0.1, 0.2, 0.3), latent="fixed_count", cl_masks="dependent")
+_GRID = dict(sparsities=(0.1, 0.2, 0.3), latent="fixed_count", cl_masks="dependent",
+             head_init="torch_uniform")
 PROFILES = {
     "smoke": dict(_GRID, seeds=2, epochs=4, log_every=1, lr=0.025, sparsities=(0.1,),
                   mask_probs=(0.5,)),
     "quick": dict(_GRID, seeds=3, epochs=400, log_every=10, lr=0.025, mask_probs=(0.5,)),
     "paper": dict(_GRID, seeds=5, epochs=8000, log_every=80, lr=0.005, mask_probs=(0.5,)),
 }
-USES = ("latent", "cl_masks")
-METHODS = [("simplified_simclr", "Simplified-SimCLR"), ("simplified_simsiam", "Simplified-SimSiam")]
+USES = ("latent", "cl_masks", "head_init")
+METHODS = [("simplified_simclr", "Simplified-SimCLR"),
+           ("simplified_simsiam", "Simplified-SimSiam (encoder, projector, predictor)"),
+           ("simplified_simsiam_enc_pred", "Simplified-SimSiam (encoder + predictor, the text)")]
 
 
 def make_arms(s: dict) -> list[Arm]:
-  simclr = common.base_config(s, model=dict(batch_norm=True),
-                              train=dict(method="simclr", mask=s["cl_masks"], drop_last=True))
-  simsiam = common.base_config(s, model=dict(batch_norm=True),
-                               train=dict(method="simsiam", mask="independent"))
+  model = dict(batch_norm=True, head_init=s["head_init"])
+  simclr = common.base_config(s, model=model,
+                              train=dict(method="simclr", mask=common.cl_mask(s), drop_last=True))
+  simsiam = common.base_config(s, model=model, train=dict(method="simsiam", mask="independent"))
+  enc_pred = simsiam.replace(model=dict(simsiam_projector=False))
   grid = common.sparsity_grid(s)
-  return [Arm("simplified_simclr", simclr, grid), Arm("simplified_simsiam", simsiam, grid)]
+  return [Arm("simplified_simclr", simclr, common.sparsity_grid(s, common.cl_mask_probs(s))),
+          Arm("simplified_simsiam", simsiam, grid),
+          Arm("simplified_simsiam_enc_pred", enc_pred, grid)]
 
 
 def plot(curves, path):

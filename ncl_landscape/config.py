@@ -20,6 +20,8 @@ PAPER_METHODS = ("ncl", "cl", "simclr", "simsiam")
 PREDICTOR_METHODS = ("byol", "directpred", "directcopy")
 INITS = ("random", "warm", "swept")
 PREDICTORS = ("none", "linear", "linear_bias")
+HEAD_INITS = ("torch_uniform", "gaussian")
+TWO_LAYER_FORMS = ("code", "product")
 WEIGHT_NORMS = ("none", "row", "column")
 NCL_FORMS = ("cosine", "inner")
 MASKS = ("independent", "dependent")
@@ -89,8 +91,16 @@ class ModelConfig:
   init_std: std of W's entries; None means sqrt(1 / (p d)).
   init: 'random', 'warm' (rows of W are columns of M plus N(0, p^-c); c = Hyper.warm_start_c)
     or 'swept' (random where c = 0, else warm: one compile serves both).
-  layers: 1, or 2 for a two-layer linear encoder W W1 (Figure 3).
-  predictor: 'none', 'linear' (W^p, Eq. 8) or 'linear_bias' (W^p v + b^p, Eq. 5).
+  layers: 1, or 2 for a two-layer encoder (Figure 3) of the form two_layer: 'code'
+    (Linear-[BN]-activation twice, each layer its own bias, metrics read the first
+    layer, as the authors' code) or 'product' (act(BN(W W1 a + b)), the text's product
+    of two linear maps).
+  predictor: 'none', 'linear' (W^p, Eq. 8) or 'linear_bias' (W^p v + b^p, Eq. 5), applied
+    to the unnormalised output of the trained side, normalised after it.
+  head_init: init of every linear head (predictor, projectors): 'torch_uniform' (weight and
+    bias U(+-1/sqrt(fan_in)), as the authors' code) or 'gaussian' (weight N(0, init_std^2)).
+  simsiam_projector: Simplified-SimSiam with its projector (the code's model) or without
+    (the text's "encoder + predictor").
   """
   m: int = 50
   activation: str = "srelu_code"
@@ -100,7 +110,10 @@ class ModelConfig:
   init_std: float | None = None
   init: str = "random"
   layers: int = 1
+  two_layer: str = "code"
   predictor: str = "none"
+  head_init: str = "torch_uniform"
+  simsiam_projector: bool = True
 
   def validate(self) -> None:
     _check_positive("m", self.m)
@@ -108,6 +121,8 @@ class ModelConfig:
     _check_choice("bias_init", self.bias_init, BIAS_INITS)
     _check_choice("init", self.init, INITS)
     _check_choice("predictor", self.predictor, PREDICTORS)
+    _check_choice("head_init", self.head_init, HEAD_INITS)
+    _check_choice("two_layer", self.two_layer, TWO_LAYER_FORMS)
     if self.layers not in (1, 2):
       raise ValueError(f"layers must be 1 or 2; got {self.layers}")
     if self.layers == 2 and self.init != "random":

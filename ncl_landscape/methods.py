@@ -29,8 +29,8 @@ import jax.numpy as jnp
 
 from ncl_landscape import criteria, losses, rules
 from ncl_landscape.config import PREDICTOR_METHODS, Hyper, RunConfig
-from ncl_landscape.networks import (apply_linear, encode, init_encoder, init_linear, init_std,
-                                    normalize)
+from ncl_landscape.networks import (Encoder, apply_linear, encode, init_batch_norm, init_encoder,
+                                    init_linear, init_std, normalize)
 
 # loss(params, a1, a2, weights, hyper) -> (scalar, terms); a1 feeds the trained side.
 LossFn = Callable[[dict, jax.Array, jax.Array, jax.Array, Hyper], tuple[jax.Array, dict]]
@@ -61,13 +61,17 @@ def _ncl_phase(cfg: RunConfig, trained: str, fixed: str) -> Phase:
   pair_loss = losses.cosine_loss if cfg.train.ncl_form == "cosine" else losses.inner_product_loss
   has_predictor = cfg.model.predictor != "none"
 
+  raw_model = dataclasses.replace(cfg.model, normalize_repr=False)
+
   def loss(params, a1, a2, weights, hyper):
     del hyper
-    z_trained = encode(params[trained], a1, weights, cfg.model)
-    if has_predictor:
-      z_trained = apply_linear(params["predictor"], z_trained)
+    if has_predictor:  # n(W^p h + b^p) of the unnormalised h, as the authors' model
+      z_trained = apply_linear(params["predictor"], encode(params[trained], a1, weights,
+                                                           raw_model))
       if cfg.model.normalize_repr:
         z_trained = normalize(z_trained)
+    else:
+      z_trained = encode(params[trained], a1, weights, cfg.model)
     z_fixed = encode(params[fixed], a2, weights, cfg.model)
     return pair_loss(z_trained, z_fixed, weights), {}
 
@@ -87,17 +91,20 @@ def _contrastive_phase(cfg: RunConfig, groups: tuple[str, ...]) -> Phase:
   return Phase(name="online", trains=groups, loss=loss)
 
 
-def _simsiam_phase(cfg: RunConfig) -> Phase:
-  """Table 1: z = proj(enc(a)) (BN + activation after each), p = W^p z;
-  loss 0.5 (D(p1, SG z2) + D(p2, SG z1)) with D the negative cosine."""
+def _simsiam_phase(cfg: RunConfig, groups: tuple[str, ...]) -> Phase:
+  """Table 1: z = proj(enc(a)) (BN + activation after each; z = enc(a) without the
+  projector), p = W^p z + b^p; loss 0.5 (D(p1, SG z2) + D(p2, SG z1)), D the negative cosine."""
+  def represent(params, a, weights):
+    z = encode(params["online"], a, weights, cfg.model)
+    return encode(params["projector"], z, weights, cfg.model) if "projector" in params else z
+
   def loss(params, a1, a2, weights, hyper):
     del hyper
-    z1, z2 = (encode(params["projector"], encode(params["online"], a, weights, cfg.model),
-                     weights, cfg.model) for a in (a1, a2))
+    z1, z2 = represent(params, a1, weights), represent(params, a2, weights)
     p1, p2 = apply_linear(params["predictor"], z1), apply_linear(params["predictor"], z2)
     return losses.symmetric_negative_cosine(p1, p2, z1, z2, weights), {}
 
-  return Phase(name="online", trains=("online", "projector", "predictor"), loss=loss)
+  return Phase(name="online", trains=groups, loss=loss)
 
 
 def _criterion_phase(cfg: RunConfig, criterion: criteria.Criterion) -> Phase:
@@ -133,9 +140,8 @@ def _predictor_method(cfg: RunConfig, encoder, variant) -> Method:
   def init_params(key, M, hyper):
     enc_key, pred_key = jax.random.split(key)
     online = encoder(enc_key, M, hyper)
-    std = init_std(m, m, None)
-    return {"online": online, "target": online, "predictor": init_linear(pred_key, m, m, std,
-                                                                          bias=False)}
+    predictor = init_linear(pred_key, m, m, cfg.model.head_init, init_std(m, m, None), bias=False)
+    return {"online": online, "target": online, "predictor": predictor}
 
   def init_buffers(params):
     del params
@@ -199,10 +205,12 @@ def make_method(cfg: RunConfig, variant: int | jax.Array | None = None) -> Metho
   """
   p, d, m = cfg.data.p, cfg.data.d, cfg.model.m
   std = init_std(p, d, cfg.model.init_std)
-  head_bias = cfg.model.predictor == "linear_bias"
 
   def encoder(key, M, hyper):
     return init_encoder(key, cfg.model, p, d, M, hyper.warm_start_c)
+
+  def head(key, bias):
+    return init_linear(key, m, m, cfg.model.head_init, std, bias)
 
   method = cfg.train.method
   group = compile_group(method)
@@ -223,25 +231,29 @@ def make_method(cfg: RunConfig, variant: int | jax.Array | None = None) -> Metho
       enc_key, proj_key = jax.random.split(key)
       params = {"online": encoder(enc_key, M, hyper)}
       if method == "simclr":
-        params["projector"] = init_linear(proj_key, m, m, std, bias=True)
+        params["projector"] = head(proj_key, bias=True)
       return params
     groups = ("online", "projector") if method == "simclr" else ("online",)
     return Method(init_contrastive, (_contrastive_phase(cfg, groups),))
 
   if method == "simsiam":
+    with_projector = cfg.model.simsiam_projector
+
     def init_simsiam(key, M, hyper):
       enc_key, proj_key, pred_key = jax.random.split(key, 3)
-      projector_cfg = dataclasses.replace(cfg.model, init="random", layers=1)
-      return {"online": encoder(enc_key, M, hyper),
-              "projector": init_encoder(proj_key, projector_cfg, m, d),
-              "predictor": init_linear(pred_key, m, m, std, bias=True)}
-    return Method(init_simsiam, (_simsiam_phase(cfg),))
+      params = {"online": encoder(enc_key, M, hyper), "predictor": head(pred_key, bias=True)}
+      if with_projector:  # Linear(m, m) -> [BN] -> activation, its bias the threshold
+        projector = head(proj_key, bias=True)
+        params["projector"] = Encoder(projector.W, projector.b, init_batch_norm(cfg.model))
+      return params
+    groups = ("online", "projector", "predictor") if with_projector else ("online", "predictor")
+    return Method(init_simsiam, (_simsiam_phase(cfg, groups),))
 
   def init_ncl(key, M, hyper):
     online_key, target_key, pred_key = jax.random.split(key, 3)
     params = {"online": encoder(online_key, M, hyper), "target": encoder(target_key, M, hyper)}
     if cfg.model.predictor != "none":
-      params["predictor"] = init_linear(pred_key, m, m, std, bias=head_bias)
+      params["predictor"] = head(pred_key, bias=cfg.model.predictor == "linear_bias")
     return params
   return Method(init_ncl, (_ncl_phase(cfg, "online", "target"),
                            _ncl_phase(cfg, "target", "online")))

@@ -6,6 +6,7 @@ so the padded samples of a partial last batch (weight 0) do not enter them.
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import NamedTuple
 
 import jax
@@ -23,10 +24,14 @@ class BatchNorm(NamedTuple):
 
 
 class Encoder(NamedTuple):
+  """One layer act(BN(W a + b)); a two-layer encoder (Figure 3) adds its first layer as
+  `W1` (the text: a linear map, so the encoder is act(BN(W W1 a + b))) or as `hidden`
+  (the authors' code: a whole layer of its own, act(BN(W hidden(a) + b)))."""
   W: jax.Array  # [m, h] (W^o or W^t in the paper; h = p for one layer)
   b: jax.Array  # [m] bias, also the threshold of the symmetric activation
   bn: BatchNorm | None = None
-  W1: jax.Array | None = None  # [h, p] first layer of a two-layer linear encoder
+  W1: jax.Array | None = None  # [h, p] first map of the text's two-layer linear encoder
+  hidden: "Encoder | None" = None  # first layer of the code's two-layer encoder
 
 
 class Linear(NamedTuple):
@@ -50,15 +55,12 @@ def _bias(key, cfg: ModelConfig, fan_in: int) -> jax.Array:
 def warm_start_weight(key: jax.Array, M: jax.Array, m: int, c) -> jax.Array:
   """Section 5.2.2: rows of W are columns of M plus N(0, sigma^2), sigma = p^(-c/2).
 
-  Columns are drawn with replacement when m > d, else without. c may be traced.
-  M: [p, d] -> W: [m, p].
+  Columns are drawn with replacement when m > d, else the first m in order (the
+  authors' M_S = M at m = d). c may be traced. M: [p, d] -> W: [m, p].
   """
   p, d = M.shape
   pick_key, noise_key = jax.random.split(key)
-  if m > d:
-    atoms = jax.random.randint(pick_key, (m,), 0, d)
-  else:
-    atoms = jax.random.permutation(pick_key, d)[:m]
+  atoms = jax.random.randint(pick_key, (m,), 0, d) if m > d else jnp.arange(m)
   sigma = jnp.asarray(p, jnp.float32) ** (-c / 2)
   return M[:, atoms].T + sigma * jax.random.normal(noise_key, (m, p))
 
@@ -67,12 +69,18 @@ def init_encoder(key: jax.Array, cfg: ModelConfig, p: int, d: int, M: jax.Array 
                  warm_start_c=None) -> Encoder:
   """W_ij ~ N(0, init_std^2) (init_std = sqrt(1/(p d)) by default) or a warm start from M
   (cfg.init 'swept': random where warm_start_c is 0, else warm);
-  b zero or U(+-1/sqrt(fan_in)); a two-layer encoder has W1 [m, p] and W [m, m]."""
+  b zero or U(+-1/sqrt(fan_in)). Two layers (cfg.layers = 2): 'product' has W1 [m, p] and
+  W [m, m], both N(0, 1/(p d)); 'code' has a first layer like a one-layer encoder and a
+  second of W [m, m] ~ N(0, 1/(m d)), bias U(+-1/sqrt(m)) and its own BN."""
   w_key, b_key, w1_key = jax.random.split(key, 3)
   std = init_std(p, d, cfg.init_std)
   fan_in = p
-  W1 = None
-  if cfg.init == "warm":
+  W1 = hidden = None
+  if cfg.layers == 2 and cfg.two_layer == "code":
+    hidden = init_encoder(w1_key, dataclasses.replace(cfg, layers=1), p, d)
+    W = init_std(cfg.m, d, cfg.init_std) * jax.random.normal(w_key, (cfg.m, cfg.m))
+    fan_in = cfg.m
+  elif cfg.init == "warm":
     W = warm_start_weight(w_key, M, cfg.m, warm_start_c)
   elif cfg.init == "swept":  # both drawn, one kept: c is traced
     W = jnp.where(warm_start_c > 0, warm_start_weight(w_key, M, cfg.m, warm_start_c),
@@ -83,17 +91,28 @@ def init_encoder(key: jax.Array, cfg: ModelConfig, p: int, d: int, M: jax.Array 
     fan_in = cfg.m
   else:
     W = std * jax.random.normal(w_key, (cfg.m, p))
-  bn = BatchNorm(jnp.ones((cfg.m,)), jnp.zeros((cfg.m,))) if cfg.batch_norm else None
-  return Encoder(W=W, b=_bias(b_key, cfg, fan_in), bn=bn, W1=W1)
+  return Encoder(W=W, b=_bias(b_key, cfg, fan_in), W1=W1, hidden=hidden,
+                 bn=init_batch_norm(cfg))
 
 
-def init_linear(key: jax.Array, m_in: int, m_out: int, std: float, bias: bool) -> Linear:
-  """W ~ N(0, std^2); bias U(+-1/sqrt(m_in)) (PyTorch's default) when asked."""
+def init_batch_norm(cfg: ModelConfig) -> BatchNorm | None:
+  """BN's affine parameters (gamma 1, beta 0) when cfg.batch_norm, else None."""
+  return BatchNorm(jnp.ones((cfg.m,)), jnp.zeros((cfg.m,))) if cfg.batch_norm else None
+
+
+def init_linear(key: jax.Array, m_in: int, m_out: int, init: str, std: float,
+                bias: bool) -> Linear:
+  """A linear head (predictor W^p, projector). init 'torch_uniform': W and b ~
+  U(+-1/sqrt(m_in)), PyTorch's default, as the authors' heads had it; 'gaussian': W ~
+  N(0, std^2) as the text's weights, b ~ U(+-1/sqrt(m_in))."""
   w_key, b_key = jax.random.split(key)
-  W = std * jax.random.normal(w_key, (m_out, m_in))
+  bound = 1.0 / m_in ** 0.5
+  if init == "torch_uniform":
+    W = jax.random.uniform(w_key, (m_out, m_in), minval=-bound, maxval=bound)
+  else:
+    W = std * jax.random.normal(w_key, (m_out, m_in))
   if not bias:
     return Linear(W)
-  bound = 1.0 / m_in ** 0.5
   return Linear(W, jax.random.uniform(b_key, (m_out,), minval=-bound, maxval=bound))
 
 
@@ -104,7 +123,10 @@ def apply_linear(params: Linear, v: jax.Array) -> jax.Array:
 
 
 def effective_weight(params: Encoder) -> jax.Array:
-  """The encoder's linear map before BN: W, or W W1 for two layers. -> [m, p]."""
+  """The [m, p] map the metrics read: W; W W1 for the text's two-layer linear encoder; the
+  first layer's W for the code's two-layer encoder (as its metric read it)."""
+  if params.hidden is not None:
+    return params.hidden.W
   return params.W if params.W1 is None else params.W @ params.W1
 
 
@@ -147,9 +169,12 @@ def encode(params: Encoder, a: jax.Array, weights: jax.Array, cfg: ModelConfig) 
 
   'srelu_code': u = BN(W a + b), out = relu(u) - relu(2b - u) (the authors' code);
   'srelu_paper': out = SReLU_b(BN(W a)) (Eq. 14); 'relu': relu(BN(W a + b));
-  'linear': BN(W a + b). BN only when cfg.batch_norm; n(.) when cfg.normalize_repr.
+  'linear': BN(W a + b). BN only when cfg.batch_norm; n(.) when cfg.normalize_repr (at
+  the output only: a two-layer encoder's first layer feeds its second unnormalised).
   """
-  pre = a @ effective_weight(params).T
+  if params.hidden is not None:
+    a = encode(params.hidden, a, weights, dataclasses.replace(cfg, normalize_repr=False))
+  pre = a @ (params.W if params.W1 is None else params.W @ params.W1).T
   if cfg.activation != "srelu_paper":
     pre = pre + params.b
   u = batch_norm(pre, weights, params.bn) if params.bn is not None else pre

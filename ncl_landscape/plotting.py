@@ -57,15 +57,15 @@ def select_runs(curves: dict, select: dict) -> np.ndarray:
   return keep
 
 
-def plot_rows(curves: dict, path: str, rows: list[tuple[str, dict]], group_by: str,
-              title: str = "") -> None:
-  """One row per (name, select) pair, columns: min/median/max max-cosine and loss.
+def plot_rows(curves: dict, path: str, rows: list[tuple[str, dict, str]], title: str = "") -> None:
+  """One row per (name, select, group_by), columns: min/median/max max-cosine and loss.
 
-  select: {field: value} picks the row's runs, e.g. {"method": "ncl", "mask_prob": 0.5}.
+  select: {field: value} picks the row's runs, e.g. {"method": "ncl", "mask_prob": 0.5};
+  group_by: the field whose values are the row's lines, e.g. "sparsity".
   """
   fig, axes = plt.subplots(len(rows), len(PANELS), figsize=(4.2 * len(PANELS), 3.2 * len(rows)),
                            squeeze=False)
-  for row, (name, select) in enumerate(rows):
+  for row, (name, select, group_by) in enumerate(rows):
     sel = select_runs(curves, select)
     for col, (key, ylabel) in enumerate(PANELS):
       ax = axes[row, col]

@@ -1,8 +1,9 @@
-"""Helper run in a subprocess with 4 forced host devices: saves a sharded grid's output."""
+"""Helper run in a subprocess with N forced host devices (argv[2]): saves a sharded grid's output."""
 import os
 import sys
 
-os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=4"
+DEVICES = int(sys.argv[2])
+os.environ["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={DEVICES}"
 
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
@@ -12,6 +13,6 @@ from test_scale import SMALL, small_grid  # noqa: E402
 
 from ncl_landscape.sweep import run_grid  # noqa: E402
 
-assert jax.device_count() == 4
+assert jax.device_count() == DEVICES
 out = run_grid(SMALL, small_grid(), vmap_width=2)
 np.savez(sys.argv[1], loss=out.loss, W=out.params["online"].W, maxcos_min=out.maxcos_min)

@@ -13,10 +13,12 @@ EXPERIMENTS = ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "table1",
                "thm3", "atlas"]
 ATLAS_METHODS = ("vicreg", "directpred", "simclr_sq")  # one per kind of method, to keep it short
 EXTRA_ARGS = {"atlas": [f"--methods={','.join(ATLAS_METHODS)}"]}
-METHODS = {"fig1": {"ncl", "cl"}, "fig2": {"ncl", "cl"}, "fig3": {"ncl_2layer"},
+METHODS = {"fig1": {"ncl", "cl"}, "fig2": {"ncl", "cl"}, "fig3": {"ncl_2layer", "ncl_2layer_product"},
            "fig4": {"ncl_warm"}, "fig5": {"ncl_warm_pred"}, "fig6": {"ncl_pred"},
-           "fig7": {"ncl_warm_rownorm", "ncl_warm_colnorm"},
-           "table1": {"simplified_simclr", "simplified_simsiam"},
+           "fig7": {"ncl_warm_rownorm", "ncl_warm_colnorm"} | {
+               f"ncl_warm_pred_{n}_{m}" for n in ("rownorm", "colnorm")
+               for m in ("identity", "random")},
+           "table1": {"simplified_simclr", "simplified_simsiam", "simplified_simsiam_enc_pred"},
            "thm1": {"ncl_exact", "cl_exact"}, "thm2": {"dual_linear"},
            "thm3": {"srelu_rownorm", "srelu_rownorm_10x_error", "srelu_no_norm"},
            "atlas": set(ATLAS_METHODS)}
@@ -77,7 +79,8 @@ def test_smoke_writes_the_contract_files(smoke_results, exp):
     ("fig3", "--latent=dense", "--latent"), ("fig2", "--warm_start_c=1", "does not apply"),
     ("fig1", "--sparsities=0.1", "does not apply"), ("thm2", "--log_every=3", "does not apply"),
     ("thm1", "--seeds=0", "--seeds"), ("atlas", "--methods=vicreg,sgd", "--methods"),
-    ("fig2", "--methods=vicreg", "does not apply"),
+    ("fig2", "--methods=vicreg", "does not apply"), ("fig7", "--variants=as_said", "--variants"),
+    ("fig5", "--head_init=zero", "--head_init"), ("fig2", "--variants=as_run", "does not apply"),
 ])
 def test_bad_flags_exit_with_one_line_and_keep_results(smoke_results, exp, flag, needle):
   before = (smoke_results / exp / "summary.csv").read_bytes()

@@ -45,7 +45,7 @@ def test_warm_start_c_is_traced():
 
 
 def test_two_layer_encoder_is_one_layer_with_the_product():
-  cfg = ModelConfig(m=12, layers=2, batch_norm=True)
+  cfg = ModelConfig(m=12, layers=2, two_layer="product", batch_norm=True)
   enc = init_encoder(jax.random.key(0), cfg, 20, 5)
   assert enc.W1.shape == (12, 20) and enc.W.shape == (12, 12)
   a = jax.random.normal(jax.random.key(1), (32, 20))
