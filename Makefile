@@ -4,7 +4,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 JAX_EXTRA ?=
 # PROFILE: quick on a CPU, paper where JAX sees a GPU or TPU, unless set.
+# FORCE=1 replaces complete results of another configuration (else they are kept).
 OUT ?= results
+FORCE ?=
 EXPERIMENTS ?= fig1 fig2 fig3 fig4 fig5 fig6 fig7 table1 thm1 thm2 thm3 atlas
 
 .PHONY: install test figures bench clean
@@ -26,7 +28,7 @@ figures: install
 	@profile=$${PROFILE:-$$($(PY) -c "import jax; print('quick' if jax.default_backend() == 'cpu' else 'paper')")}; \
 	echo "profile: $$profile"; \
 	for e in $(EXPERIMENTS); do \
-	  $(PY) -m experiments.$$e --profile=$$profile --out_dir=$(OUT) || exit 1; \
+	  $(PY) -m experiments.$$e --profile=$$profile --out_dir=$(OUT) $(if $(FORCE),--force) || exit 1; \
 	done; \
 	$(PY) -m experiments.report --out_dir=$(OUT)
 

@@ -3,7 +3,7 @@
   python -m experiments.atlas --profile=quick
   python -m experiments.atlas --methods=vicreg,byol,directpred --sparsities=0.1,0.3
 
-Every method of EXTENSIONS.md (and the paper's) x sparsity x {random, warm start c} x
+Every method of docs/methods.md (the paper's and the related families') x sparsity x {random, warm start c} x
 seeds, on one testbed: linear encoder with the code's symmetric activation, no BN,
 independent masks, the paper's Bernoulli latents (so every sparsity is a different
 data set). The initialisation is traced (ModelConfig.init 'swept', warm_start_c = 0

@@ -6,16 +6,19 @@ compute: a bad value exits with one line naming the flag and its allowed range.
 """
 from __future__ import annotations
 
+import os
 import sys
 
 import jax
 import numpy as np
-from absl import flags
+from absl import flags, logging
 
 from ncl_landscape import plotting
 from ncl_landscape.config import (DataConfig, Hyper, RunConfig, TrainConfig, check_hyper_values,
                                   methods)
-from ncl_landscape.experiment import Arm, Execution, run_experiment
+from ncl_landscape.experiment import (Arm, Execution, ExistingResult, claim_directory,
+                                      run_experiment)
+from ncl_landscape.store import digest
 from ncl_landscape.sweep import Grid, make_grid
 
 PROFILES = ("smoke", "quick", "paper")
@@ -33,6 +36,9 @@ flags.DEFINE_string("warm_start_c", None,
                     "Comma-separated warm-start exponents c > 0 (noise std p^(-c/2)).")
 flags.DEFINE_string("lr", None, "SGD learning rate > 0; overrides the profile.")
 flags.DEFINE_string("base_seed", "0", "Root PRNG seed (integer >= 0).")
+flags.DEFINE_bool("force", False,
+                  "Replace a complete result of another configuration in out_dir/<id> (without "
+                  "it such a result is kept and the run refused).")
 flags.DEFINE_bool("distributed", False,
                   "Call jax.distributed.initialize() first (multi-host; out_dir must be shared).")
 flags.DEFINE_string("max_runs_per_call", None,
@@ -161,7 +167,14 @@ def resolve_settings(profiles: dict, uses: tuple[str, ...] = ()) -> dict:
     value = getattr(FLAGS, name)
     settings[name] = (settings.get(name) if value is None
                       else _choice_flag(name, value, choices[name]))
+  settings["options"] = {name: FLAGS[name].value for name in RESULT_FLAGS if FLAGS[name].present}
   return settings
+
+
+# Flags that change what is computed (the others say where and how it runs).
+RESULT_FLAGS = ("seeds", "epochs", "log_every", "lr", "base_seed", "sparsities", "mask_probs",
+                "warm_start_c", "latent", "cl_masks", "batch_norm", "one_hot_sign", "head_init",
+                "variants", "methods")
 
 
 def settings_or_exit(profiles: dict, uses: tuple[str, ...] = ()) -> dict:
@@ -169,8 +182,13 @@ def settings_or_exit(profiles: dict, uses: tuple[str, ...] = ()) -> dict:
   try:
     return resolve_settings(profiles, uses)
   except FlagError as e:
-    print(f"error: {e}", file=sys.stderr)
-    sys.exit(2)
+    exit_with(e)
+
+
+def exit_with(error: Exception) -> None:
+  """One line on stderr, exit status 2."""
+  print(f"error: {error}", file=sys.stderr)
+  sys.exit(2)
 
 
 def base_config(s: dict, **sections) -> RunConfig:
@@ -224,8 +242,11 @@ def run(experiment: str, arms: list[Arm], s: dict, plot) -> list[dict]:
   if FLAGS.distributed:
     jax.distributed.initialize()
   execution = Execution(s["max_runs_per_call"], s["vmap_width"])
-  return run_experiment(experiment, arms, s["out_dir"], {"settings": s}, plot=plot,
-                        execution=execution)
+  try:
+    return run_experiment(experiment, arms, s["out_dir"], {"settings": s}, plot=plot,
+                          execution=execution, force=FLAGS.force)
+  except ExistingResult as e:
+    exit_with(e)
 
 
 def experiment_main(experiment: str, profiles: dict, uses: tuple[str, ...], make_arms, plot):
@@ -237,9 +258,19 @@ def experiment_main(experiment: str, profiles: dict, uses: tuple[str, ...], make
   return main
 
 
-def theorem_main(profiles: dict, run_theorem):
-  """The absl main of a theorem binary: run_theorem(settings) writes its own files."""
+def theorem_main(experiment: str, profiles: dict, run_theorem):
+  """The absl main of a theorem binary: run_theorem(settings) writes its own files into
+  out_dir/<experiment>, after the same overwrite check as a grid experiment."""
   def main(argv):
     del argv
-    run_theorem(settings_or_exit(profiles))
+    s = settings_or_exit(profiles)
+    try:
+      done = claim_directory(os.path.join(s["out_dir"], experiment), digest({"settings": s}),
+                             FLAGS.force)
+    except ExistingResult as e:
+      exit_with(e)
+    if done:
+      logging.info("%s: complete for this configuration, skipped", experiment)
+    else:
+      run_theorem(s)
   return main

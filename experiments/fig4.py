@@ -10,7 +10,7 @@ from experiments.warm_start import Variant, WarmStartFigure, main_for, profiles
 
 FIGURE = WarmStartFigure("fig4", "Figure 4: NCL from a warm start",
                          (Variant("ncl_warm", "NCL, warm start", {}),), warm=True)
-PROFILES = profiles(c=1.0, seeds_paper=5)
+PROFILES = profiles(c=1.0, seeds_paper=5, heads=False)
 main = main_for(FIGURE, PROFILES)
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from experiments.warm_start import Variant, WarmStartFigure, main_for, profiles
 
 FIGURE = WarmStartFigure("fig6", "Figure 6: NCL + linear predictor, random start",
                          (Variant("ncl_pred", "NCL + predictor", PREDICTOR),), warm=False)
-PROFILES = profiles(c=None, seeds_paper=3)
+PROFILES = profiles(c=None, seeds_paper=3, heads=True)
 main = main_for(FIGURE, PROFILES)
 
 if __name__ == "__main__":

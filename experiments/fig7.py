@@ -45,7 +45,7 @@ FIGURE = WarmStartFigure(
      Variant("ncl_warm_colnorm", "as written: column-normalised W, no predictor",
              dict(_NORMALISED, train={"weight_norm": "column"}), "as_written", (2.0,))),
     warm=True)
-PROFILES = profiles(c=None, seeds_paper=3)
+PROFILES = profiles(c=None, seeds_paper=3, heads=True)
 main = main_for(FIGURE, PROFILES)
 
 if __name__ == "__main__":

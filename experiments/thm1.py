@@ -20,7 +20,8 @@ from absl import app
 from experiments import common
 from ncl_landscape import theory
 from ncl_landscape.experiment import save_results
-from ncl_landscape.plotting import plt, save_figure
+from ncl_landscape.store import digest
+from ncl_landscape.plotting import figure_title, plt, save_figure
 from ncl_landscape.metrics import max_cosine
 
 PROFILES = {
@@ -96,7 +97,8 @@ def run(s: dict) -> None:
                 u_geq_maxcos_min=np.asarray(u_mc.min), u_geq_maxcos_median=np.asarray(u_mc.median),
                 u_geq_objective=np.asarray(u_values), d_alpha2=np.array(d_alpha2),
                 permutation_cl=np.array(perm_value))
-  save_results(os.path.join(s["out_dir"], "thm1"), "thm1", {"settings": s}, rows, arrays,
+  save_results(os.path.join(s["out_dir"], "thm1"), "thm1",
+               {"settings": s, "hash": digest({"settings": s})}, rows, arrays,
                plot, {"theory.csv": table})
 
 
@@ -122,12 +124,13 @@ def plot(curves, path):
     twin.plot(curves["epochs"], curves["loss"][sel].T, color="C1", alpha=0.4)
     twin.axhline(float(curves[ref]), color="k", ls="--", lw=1)
     twin.set_ylabel("objective (dashed: theorem's optimum)", color="C1")
-    ax.set_title(f"(b) {name} from random starts" if method == "cl_exact" else
-                 f"(a) {name}: reaches d alpha^2, max-cosine stays low", fontsize=9)
+    ax.set_title(f"(c) {name} from random starts" if method == "cl_exact" else
+                 f"(b) {name}: reaches d alpha^2, max-cosine stays low", fontsize=9)
+  figure_title(fig, "Theorem 1: the NCL and CL objectives in the theorem's setting", curves)
   save_figure(fig, path)
 
 
-main = common.theorem_main(PROFILES, run)
+main = common.theorem_main("thm1", PROFILES, run)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,8 @@ from experiments import common
 from ncl_landscape import theory
 from ncl_landscape.data import make_dictionary
 from ncl_landscape.experiment import save_results
-from ncl_landscape.plotting import plt, save_figure
+from ncl_landscape.store import digest
+from ncl_landscape.plotting import figure_title, plt, save_figure
 from ncl_landscape.metrics import max_cosine
 
 PROFILES = {
@@ -92,7 +93,8 @@ def run(s: dict) -> None:
   arrays.update(epochs=np.arange(T + 1), C1=exact[0], C2=exact[1], C2_printed=printed[1],
                 method=np.array([r["method"] for r in rows]),
                 status=np.array([r["status"] for r in rows]))
-  save_results(os.path.join(s["out_dir"], "thm2"), "thm2", {"settings": s}, rows, arrays, plot,
+  save_results(os.path.join(s["out_dir"], "thm2"), "thm2",
+               {"settings": s, "hash": digest({"settings": s})}, rows, arrays, plot,
                {"theory.csv": table})
 
 
@@ -114,10 +116,12 @@ def plot(curves, path):
   axes[2].set_title("distance of W_t M from span{W_0^o M, W_0^t M}")
   for ax in axes:
     ax.set_xlabel("step")
+  figure_title(fig, "Theorem 2: dual linear network with weight decay, closed form vs gradient "
+               "descent", curves)
   save_figure(fig, path)
 
 
-main = common.theorem_main(PROFILES, run)
+main = common.theorem_main("thm2", PROFILES, run)
 
 
 if __name__ == "__main__":

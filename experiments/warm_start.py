@@ -29,11 +29,14 @@ class WarmStartFigure(NamedTuple):
   warm: bool  # sweeps --warm_start_c
 
 
-def profiles(c: float | None, seeds_paper: int) -> dict:
+def profiles(c: float | None, seeds_paper: int, heads: bool) -> dict:
   """smoke / quick / paper settings; c is the default warm-start exponent (None: no warm
-  start, or, for a figure whose variants carry their own c, the variants')."""
+  start, or, for a figure whose variants carry their own c, the variants'); heads: the
+  figure's model has a predictor (so --head_init applies)."""
   grid = dict(sparsities=(0.1, 0.2, 0.3), latent="fixed_count", batch_norm="code",
-              head_init="torch_uniform", warm_start_c=None if c is None else (c,))
+              warm_start_c=None if c is None else (c,))
+  if heads:
+    grid["head_init"] = "torch_uniform"
   return {
       "smoke": dict(grid, seeds=2, epochs=4, log_every=1, lr=0.025, sparsities=(0.1,),
                     mask_probs=(0.5,)),
@@ -60,7 +63,8 @@ def make_arms(fig: WarmStartFigure, s: dict) -> list[Arm]:
     sections = {k: dict(section) for k, section in v.sections.items()}
     model = sections.setdefault("model", {})
     model.setdefault("batch_norm", s["batch_norm"] == "caption")
-    model.setdefault("head_init", s["head_init"])
+    if "head_init" in s:
+      model.setdefault("head_init", s["head_init"])
     if fig.warm:
       model["init"] = "warm"
     train = dict(method="ncl", mask="independent", **sections.pop("train", {}))
@@ -88,7 +92,7 @@ def plot_variants(fig: WarmStartFigure, curves: dict, path: str) -> None:
 
 def main_for(fig: WarmStartFigure, profiles: dict):
   """The absl main of fig's binary."""
-  uses = ("latent", "batch_norm", "head_init")
+  uses = ("latent", "batch_norm") + (("head_init",) if "head_init" in profiles["quick"] else ())
   if {v.fidelity for v in fig.variants} == set(common.FIDELITIES):
     uses += ("variants",)
   return common.experiment_main(fig.experiment, profiles, uses, lambda s: make_arms(fig, s),

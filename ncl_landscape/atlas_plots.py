@@ -4,7 +4,8 @@ atlas.png: one heatmap per initialisation, methods x sparsity, colour the mean f
 minimum max-cosine over the ok seeds, each cell annotated with its value and marks:
 C complete collapse, D dimensional collapse (in any seed), ! diverged seeds.
 atlas_curves.png: small multiples, one panel per method, the minimum max-cosine over
-training per initialisation (mean over sparsities and seeds, +-1 std band).
+training per initialisation (mean over sparsities and seeds together, as its title says,
++-1 std band).
 """
 from __future__ import annotations
 
@@ -77,7 +78,8 @@ def plot_heatmap(curves: dict, path: str) -> None:
     ax.set_title(init_label(c), fontsize=10)
   axes[0, 0].set_yticks(range(len(method_list)), method_list)
   fig.colorbar(image, ax=axes[0].tolist(), label="mean minimum max-cosine")
-  fig.suptitle("Atlas: C complete collapse, D dimensional collapse, ! diverged", fontsize=9)
+  plotting.figure_title(fig, "Atlas: final minimum max-cosine (C complete collapse, "
+                        "D dimensional collapse, ! diverged)", curves)
   fig.savefig(path, dpi=110, bbox_inches="tight")
   plt.close(fig)
 
@@ -98,6 +100,9 @@ def plot_small_multiples(curves: dict, path: str) -> None:
   for ax in axes.flat[len(method_list):]:
     ax.axis("off")
   axes.flat[0].legend(fontsize=7)
+  plotting.figure_title(fig, "Atlas: minimum max-cosine during training, per start (mean and "
+                        "std over seeds and sparsities " + "/".join(
+                            f"{s:g}" for s in ordered(curves["sparsity"])) + " together)", curves)
   plotting.save_figure(fig, path)
 
 

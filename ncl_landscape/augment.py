@@ -1,4 +1,4 @@
-"""Random masking augmentations (PAPER.md Eq. 2 and Eq. 3).
+"""Random masking augmentations (Eq. 2 and Eq. 3).
 
 A coordinate is masked (set to zero) with probability `mask_prob` and kept with
 probability alpha = 1 - mask_prob. Masks are diagonal, drawn per sample afresh at

@@ -49,7 +49,7 @@ def _check_positive(name: str, value: int) -> None:
 
 @dataclasses.dataclass(frozen=True)
 class DataConfig:
-  """Sparse coding model x = M z + eps (PAPER.md Eq. 1).
+  """Sparse coding model x = M z + eps (Eq. 1 of the paper; docs/methods.md).
 
   latent: 'bernoulli' (paper: i.i.d. {-1,0,+1}, P(z_i != 0) = sparsity, at least one
     non-zero), 'fixed_count' (authors' code: a fixed number of -1 and +1 per sample),

@@ -1,4 +1,5 @@
-"""Joint-embedding criteria of the related families (EXTENSIONS.md Sections 1-2).
+"""Joint-embedding criteria of the related families (docs/methods.md: dimension-contrastive,
+spectral and alpha-CL).
 
 Each criterion is a pure function of the two views' representations z1, z2 [N, m]
 and per-sample weights [N] in {0, 1} (0 marks padding of a partial batch: padded

@@ -1,4 +1,5 @@
-"""Sparse coding data x = M z + eps (PAPER.md Eq. 1; REFERENCE.md "Data").
+"""Sparse coding data x = M z + eps (Eq. 1; the latents of the authors' code and of the
+text, docs/methods.md).
 
 Every draw takes an explicit key; `sparsity` may be a traced scalar, so datasets of
 a whole sparsity grid are drawn inside one vmapped call.

@@ -3,7 +3,7 @@
 `run_experiment` trains each arm's grid chunk by chunk (one compiled function per
 arm), saving every chunk as it lands (store.py), then writes DIR/<id>/summary.csv,
 curves.npz, the figure and, last, config.json with "complete": true and the
-experiment's hash (CONTRACT.md). Rerunning skips a complete experiment of the same
+experiment's hash (README, "Results on disk"). Rerunning skips a complete experiment of the same
 hash, reuses intact chunks of the same arm hash, and recomputes the rest.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ import jax
 import numpy as np
 from absl import logging
 
-from ncl_landscape import io, store
+from ncl_landscape import io, provenance, store
 from ncl_landscape.config import RunConfig
 from ncl_landscape.sweep import (Grid, chunk_size, chunk_slices, compile_chunks, concat_outputs,
                                  run_chunk)
@@ -51,14 +51,15 @@ def unused_scalars(cfg: RunConfig) -> set[str]:
 
 
 def summary_rows(experiment: str, arm: Arm, out: RunOutput) -> list[dict]:
-  """One row per run of the arm; status 'diverged' for a non-finite loss or weights."""
+  """One row per run of the arm; status 'diverged' for a loss or a weight that left the sane
+  range (non-finite, or beyond metrics.DIVERGENCE_BOUND in absolute value)."""
   rows, unused = [], unused_scalars(arm.cfg)
   for r, point in enumerate(arm.grid.points):
-    finite = bool(out.final["finite"][r])
+    sane = bool(out.final["within_bound"][r])
     row = {"experiment": experiment, "method": arm.method, "epochs": arm.cfg.train.epochs,
-           "status": "ok" if finite else "diverged", "final_loss": float(out.loss[r, -1])}
+           "status": "ok" if sane else "diverged", "final_loss": float(out.loss[r, -1])}
     row.update({k: v for k, v in point.items() if k not in unused})
-    row.update({k: float(v[r]) for k, v in out.final.items() if k != "finite"})
+    row.update({k: float(v[r]) for k, v in out.final.items() if k != "within_bound"})
     rows.append(row)
   return rows
 
@@ -76,6 +77,27 @@ def is_complete(directory: str, expected_hash: str | None = None) -> bool:
     return False
   return (bool(config.get("complete")) and expected_hash in (None, config.get("hash"))
           and config.get("files") == files)
+
+
+class ExistingResult(ValueError):
+  """out_dir/<id> holds a complete result of another configuration."""
+
+
+def claim_directory(directory: str, expected_hash: str, force: bool) -> bool:
+  """True if directory already holds the complete result of expected_hash (nothing to do).
+  Raises ExistingResult if it holds a complete result of another configuration, unless
+  force; the message says what is there and how to keep or replace it."""
+  if not is_complete(directory):
+    return False
+  config = io.load_json(os.path.join(directory, "config.json"))
+  if config.get("hash") == expected_hash:
+    return True
+  if force:
+    return False
+  raise ExistingResult(
+      f"{directory} holds a complete result of another configuration "
+      f"({provenance.run_caption(config.get('settings', {}))}): pass --force to replace it, "
+      "or --out_dir=... to keep both")
 
 
 def arm_hash(arm: Arm, size: int, execution: Execution) -> str:
@@ -146,7 +168,8 @@ def save_results(directory: str, experiment: str, config: dict, rows: list[dict]
   if os.path.exists(config_path):
     os.remove(config_path)  # the directory is incomplete until the new config lands
   curves_path = os.path.join(directory, "curves.npz")
-  io.save_curves(curves_path, **curves)
+  caption = provenance.run_caption(config.get("settings", {}))
+  io.save_curves(curves_path, **curves, caption=np.array(caption))
   io.save_summary(os.path.join(directory, "summary.csv"), rows)
   for name, table in (tables or {}).items():
     io.save_csv(os.path.join(directory, name), table)
@@ -159,10 +182,12 @@ def save_results(directory: str, experiment: str, config: dict, rows: list[dict]
 
 
 def run_experiment(experiment: str, arms: list[Arm], out_dir: str, config: dict, plot=None,
-                   execution: Execution = Execution()) -> list[dict]:
-  """Trains every arm, saves the CONTRACT files under out_dir/experiment, draws the figure.
+                   execution: Execution = Execution(), force: bool = False) -> list[dict]:
+  """Trains every arm, saves the result files under out_dir/experiment, draws the figure.
 
-  plot(curves, png_path) draws from the saved curves only. Returns the summary rows.
+  plot(curves, png_path) draws from the saved curves only. Returns the summary rows. A
+  complete result of the same configuration is returned as it is; one of another
+  configuration raises ExistingResult before any compute, unless force.
   """
   directory = os.path.join(out_dir, experiment)
   epochs = {tuple(log_epochs(arm.cfg)) for arm in arms}
@@ -173,7 +198,7 @@ def run_experiment(experiment: str, arms: list[Arm], out_dir: str, config: dict,
   experiment_hash = store.digest([config, [arm_hash(a, s, execution) for a, s in
                                            zip(arms, sizes)]])
   summary_path = os.path.join(directory, "summary.csv")
-  if is_complete(directory, experiment_hash):
+  if claim_directory(directory, experiment_hash, force):
     logging.info("%s: complete for this configuration, skipped", experiment)
     return io.load_summary(summary_path)
 

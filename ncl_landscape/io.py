@@ -1,4 +1,4 @@
-"""Results on disk: config.json, summary.csv, curves.npz (CONTRACT.md).
+"""Results on disk: config.json, summary.csv, curves.npz (README, "Results on disk").
 
 Every file is written to a temporary name and renamed into place, so a reader never
 sees a half-written file.

@@ -5,7 +5,7 @@ descends (returned with its named terms) and an optional rule run after the step
 (rules.py: EMA targets, closed-form predictors), which may read and write buffers,
 the state that is not a parameter.
 
-The non-contrastive method (PAPER.md Eq. 4 - 8) has two phases, an online step
+The non-contrastive method (Eq. 4 - 8) has two phases, an online step
 L(W^o, SG W^t) and a target step L(W^t, SG W^o), with the predictor W^p (when
 present) applied to, and trained with, the side being trained. The contrastive
 methods (Eq. 9), Simplified-SimSiam and every criterion of criteria.CRITERIA (one

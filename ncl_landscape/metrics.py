@@ -1,5 +1,5 @@
 """Recovery metrics: max-cosine (Eq. 10-12), support recovery, divergence, and the
-representation's effective rank and collapse (EXTENSIONS.md Section 4)."""
+representation's effective rank and collapse (docs/methods.md, "Diagnostics")."""
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -47,7 +47,7 @@ def greedy_pairing(cos: jax.Array) -> jax.Array:
 
 def support_recovery(W: jax.Array, M: jax.Array, representation: jax.Array,
                      z: jax.Array, threshold: float = 1e-6) -> Support:
-  """REFERENCE.md "Metrics": pair neurons with atoms, then compare the paired neurons'
+  """Support recovery as the authors' code measured it: pair neurons with atoms, then compare the paired neurons'
   active set with supp(z) on a batch. representation: [N, m], z: [N, d]."""
   neuron_of = greedy_pairing(cosine_matrix(W, M))
   active = jnp.abs(representation[:, neuron_of]) > threshold  # [N, d]
@@ -93,7 +93,11 @@ def collapse(z: jax.Array, d: int) -> Collapse:
                   ~complete & (rank < DIMENSIONAL_FRACTION * d))
 
 
-def all_finite(tree) -> jax.Array:
-  """True iff every leaf of the pytree is finite."""
+DIVERGENCE_BOUND = 1e6  # a weight or loss beyond this in absolute value marks a diverged run
+
+
+def within_bound(tree, bound: float = DIVERGENCE_BOUND) -> jax.Array:
+  """True iff every entry of every leaf of the pytree is finite and at most `bound` in
+  absolute value: the runs a report may average (a run outside is 'diverged')."""
   leaves = jax.tree_util.tree_leaves(tree)
-  return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))
+  return jnp.all(jnp.stack([jnp.all(jnp.abs(x) <= bound) for x in leaves]))

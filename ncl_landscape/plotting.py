@@ -23,19 +23,33 @@ def _label(group_by: str, value) -> str:
 
 
 def plot_curves(ax, epochs, values, groups, ok, group_by: str, ylabel: str) -> None:
-  """values: [R, L] per run; groups: [R] the grouping value; ok: [R] bool (not diverged)."""
+  """values: [R, L] per run; groups: [R] the grouping value; ok: [R] bool (not diverged).
+
+  Mean over the ok runs with a +-1 std band (a light fill with its edges drawn, so that
+  overlapping bands stay readable). A group whose runs equal an earlier group's (e.g. two
+  sparsities that draw the same data) is drawn dashed and says so in the legend.
+  """
+  drawn = []  # (label, values) of the groups drawn so far
   for i, g in enumerate(np.unique(groups)):
     sel = groups == g
     good = values[sel & ok]
     label = _label(group_by, g)
     if (~ok[sel]).any():
       label += f" ({(~ok[sel]).sum()} diverged)"
+    same = next((name for name, v in drawn if v.shape == good.shape and np.array_equal(v, good)),
+                None)
+    drawn.append((_label(group_by, g), good))
     if good.shape[0] == 0:
       ax.plot([], [], color=f"C{i}", label=label)
       continue
+    if same is not None:
+      label += f" (same runs as {same})"
     mean, std = good.mean(0), good.std(0)
-    ax.plot(epochs, mean, color=f"C{i}", label=label)
-    ax.fill_between(epochs, mean - std, mean + std, color=f"C{i}", alpha=0.2, linewidth=0)
+    style = "--" if same is not None else "-"
+    ax.plot(epochs, mean, color=f"C{i}", ls=style, label=label)
+    ax.fill_between(epochs, mean - std, mean + std, color=f"C{i}", alpha=0.12, linewidth=0)
+    for edge in (mean - std, mean + std):
+      ax.plot(epochs, edge, color=f"C{i}", lw=0.5, alpha=0.6, ls=style)
   ax.set_xlabel("epoch")
   ax.set_ylabel(ylabel)
 
@@ -75,6 +89,11 @@ def plot_rows(curves: dict, path: str, rows: list[tuple[str, dict, str]], title:
       if key != "loss":
         ax.set_ylim(0, 1.02)
     axes[row, 0].legend(fontsize=8)
-  if title:
-    fig.suptitle(title)
+  figure_title(fig, title, curves)
   save_figure(fig, path)
+
+
+def figure_title(fig, title: str, curves: dict) -> None:
+  """The figure's title, and under it what ran (the caption save_results stores in curves)."""
+  caption = str(curves["caption"]) if "caption" in curves else ""
+  fig.suptitle(title + (f"\n{caption}" if caption else ""), fontsize=10)

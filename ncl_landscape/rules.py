@@ -1,4 +1,5 @@
-"""Non-gradient updates run after an optimiser step (EXTENSIONS.md Section 3).
+"""Non-gradient updates run after an optimiser step (docs/methods.md: predictors set in
+closed form).
 
 BYOL's target is an EMA of the online encoder with a cosine decay schedule;
 DirectPred and DirectCopy set the linear predictor in closed form from an EMA of

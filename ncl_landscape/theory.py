@@ -165,8 +165,8 @@ def span_residual(A: np.ndarray, basis: list[np.ndarray]) -> float:
 # ----------------------------------------------------------------------------- Theorem 3
 
 class SReLUDynamics(NamedTuple):
-  dist_o: jax.Array  # [outer] ||W^o - I||_F after each outer round
-  dist_t: jax.Array  # [outer]
+  dist_o: jax.Array  # [outer + 1] ||W^o - I||_F at the start and after each outer round
+  dist_t: jax.Array  # [outer + 1]
   Wo: jax.Array
   Wt: jax.Array
 
@@ -176,7 +176,8 @@ def srelu_dynamics(key: jax.Array, d: int, delta: float, bias: float, kappa: flo
                    row_norm: bool) -> SReLUDynamics:
   """Theorem 3: W^o, W^t = I + Delta (|Delta_ij| < delta, online and target independent),
   biases fixed at `bias`; each outer round takes `inner` gradient steps of Eq. 15 on W^o
-  (W^t fixed), then `inner` on W^t, each followed by row normalisation if row_norm."""
+  (W^t fixed), then `inner` on W^t, each followed by row normalisation if row_norm.
+  The distances ||W - I||_F are [outer + 1]: round 0 is the initialisation."""
   init_o, init_t, loop_key = jax.random.split(key, 3)
   eye = jnp.eye(d)
   Wo = eye + jax.random.uniform(init_o, (d, d), minval=-delta, maxval=delta)
@@ -208,5 +209,7 @@ def srelu_dynamics(key: jax.Array, d: int, delta: float, bias: float, kappa: flo
     Wt = descend(Wt, Wo, t_key)
     return (Wo, Wt), (jnp.linalg.norm(Wo - eye), jnp.linalg.norm(Wt - eye))
 
+  dist0 = (jnp.linalg.norm(Wo - eye), jnp.linalg.norm(Wt - eye))
   (Wo, Wt), (dist_o, dist_t) = jax.lax.scan(round_, (Wo, Wt), jax.random.split(loop_key, outer))
-  return SReLUDynamics(dist_o, dist_t, Wo, Wt)
+  return SReLUDynamics(jnp.concatenate([dist0[0][None], dist_o]),
+                       jnp.concatenate([dist0[1][None], dist_t]), Wo, Wt)

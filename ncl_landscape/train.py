@@ -7,7 +7,7 @@ scalars, so `jax.jit(jax.vmap(train))` trains a whole grid in one call.
 Per epoch: a fresh permutation of the n samples is cut into batches of B; when n is
 not a multiple of B the last batch is padded to B with weight-0 samples (or dropped,
 cfg.train.drop_last), so every step has the same static shape. Each step draws
-fresh masks on device. Alternation (REFERENCE.md "Training"):
+fresh masks on device. Alternation (as the authors' code, README "Paper text or authors' code"):
 - 'per_batch': batch k runs phase k mod P, restarting with the online phase each epoch;
 - 'pair': every batch runs all phases in order, on the same views.
 The schedule is the structure of the scan body, never a traced branch. A step
@@ -44,7 +44,7 @@ class RunOutput(NamedTuple):
   maxcos_max: jax.Array
   maxcos_median: jax.Array
   maxcos_min: jax.Array
-  final: dict  # name -> scalar: maxcos_*, support_*, finite
+  final: dict  # name -> scalar: maxcos_*, support_*, within_bound
   params: dict  # final parameters
 
 
@@ -226,7 +226,8 @@ def make_train(cfg: RunConfig, method: Method | None = None):
 def final_metrics(cfg: RunConfig, method: Method, state: TrainState, data: Dataset,
                   loss_curve: jax.Array) -> dict:
   """Of the readout encoder: max-cosine, support recovery, effective rank and collapse of its
-  representation, predictor/correlation alignment where a rule keeps F; and finiteness."""
+  representation, predictor/correlation alignment where a rule keeps F; and whether the loss
+  curve and every parameter stayed finite and within metrics.DIVERGENCE_BOUND."""
   params = state.params
   encoder = params[method.readout]
   W = effective_weight(encoder)
@@ -239,7 +240,7 @@ def final_metrics(cfg: RunConfig, method: Method, state: TrainState, data: Datas
          "effective_rank": collapse.effective_rank,
          "collapse_complete": collapse.complete.astype(jnp.float32),
          "collapse_dimensional": collapse.dimensional.astype(jnp.float32),
-         "finite": jnp.all(jnp.isfinite(loss_curve)) & metrics.all_finite(params)}
+         "within_bound": metrics.within_bound((loss_curve, params))}
   if "correlation" in state.buffers:
     out["commutator"] = rules.commutator_norm(state.buffers["correlation"],
                                               params["predictor"].W)

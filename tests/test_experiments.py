@@ -1,4 +1,4 @@
-"""End to end: every binary on the smoke profile writes the CONTRACT files; bad flags fail fast."""
+"""End to end: every binary on the smoke profile writes the result files; bad flags fail fast."""
 import csv
 import json
 import os

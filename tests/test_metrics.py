@@ -2,8 +2,8 @@
 import jax.numpy as jnp
 import numpy as np
 
-from ncl_landscape.metrics import (all_finite, collapse, effective_rank, greedy_pairing, max_cosine,
-                                   support_recovery)
+from ncl_landscape.metrics import (collapse, effective_rank, greedy_pairing, max_cosine,
+                                   support_recovery, within_bound)
 
 
 def test_max_cosine_matches_numpy():
@@ -44,10 +44,11 @@ def test_support_recovery_of_the_true_encoder():
   np.testing.assert_allclose(dense.false_support, (z == 0).mean(), rtol=1e-6)
 
 
-def test_all_finite():
-  assert bool(all_finite({"a": jnp.ones(3), "b": (jnp.zeros(2),)}))
-  assert not bool(all_finite({"a": jnp.array([1.0, jnp.nan])}))
-  assert not bool(all_finite([jnp.array([jnp.inf])]))
+def test_within_bound():
+  assert bool(within_bound({"a": jnp.ones(3), "b": (-1e6 * jnp.ones(2),)}))
+  assert not bool(within_bound({"a": jnp.array([1.0, jnp.nan])}))
+  assert not bool(within_bound([jnp.array([jnp.inf])]))
+  assert not bool(within_bound({"W": jnp.array([[1.0, -1e18]])}))  # finite, yet diverged
 
 
 def _with_spectrum(s, n=40, seed=0):

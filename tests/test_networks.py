@@ -55,7 +55,7 @@ def test_encode_matches_numpy(activation, bn):
 
 
 def test_code_activation_equals_relu_difference_form():
-  # REFERENCE.md: with u = W a + b, relu(u) - relu(-u + 2b) = relu(W a + b) - relu(-W a + b).
+  # The authors' activation: with u = W a + b, relu(u) - relu(-u + 2b) = relu(W a + b) - relu(-W a + b).
   rng = np.random.default_rng(2)
   Wa, b = rng.normal(size=(50, 7)), rng.normal(size=7)
   params = Encoder(jnp.eye(7), jnp.asarray(b, jnp.float32))

@@ -114,6 +114,8 @@ def test_theorem3_converges_to_identity_and_fails_without_normalisation():
   common = dict(d=6, bias=0.5, kappa=0.3, alpha=0.5, noise=0.0, lr=0.5, inner=20, outer=15,
                 batch=2048)
   good = theory.srelu_dynamics(jax.random.key(0), delta=1 / 60, row_norm=True, **common)
+  assert good.dist_o.shape == (16,)  # round 0, the initialisation, then 15 rounds
+  assert 0 < float(good.dist_o[0]) < 6 / 60  # |Delta_ij| < delta, so ||Delta||_F < d delta
   assert float(good.dist_o[-1]) < 0.05 and float(good.dist_t[-1]) < 0.05
   assert float(good.dist_o[-1]) < float(good.dist_o[0])
   free = theory.srelu_dynamics(jax.random.key(0), delta=1 / 60, row_norm=False, **common)

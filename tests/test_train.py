@@ -125,11 +125,11 @@ def test_same_key_same_result_and_seeds_differ():
   assert not np.allclose(a.loss[0], a.loss[1])
 
 
-def test_non_finite_run_is_flagged_and_its_neighbours_are_not():
+def test_diverged_run_is_flagged_and_its_neighbours_are_not():
   cfg = SMALL.replace(model=dict(activation="linear"), train=dict(ncl_form="inner"))
   grid = make_grid(0, 1, Hyper(), lr=(0.005, 1e4))
   out = run_grid(cfg, grid)
-  assert bool(out.final["finite"][0]) and not bool(out.final["finite"][1])
+  assert bool(out.final["within_bound"][0]) and not bool(out.final["within_bound"][1])
   assert np.isfinite(out.loss[0]).all()
 
 

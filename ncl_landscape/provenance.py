@@ -1,0 +1,51 @@
+"""What ran, in words: the line a figure's subtitle and a REPORT section carry.
+
+Both read an experiment's resolved settings (config.json's "settings"): the profile, the
+sizes of the grid, the options given on the command line, and for every choice between
+the authors' code and the paper's text which of the two ran.
+"""
+from __future__ import annotations
+
+FIDELITY = {  # setting -> value -> which reading it is ("as run": the authors' scripts)
+    "latent": {"fixed_count": "as run", "bernoulli": "as written"},
+    "cl_masks": {"dependent": "as run: D ~ Bernoulli(0.5)",
+                 "dependent_swept": "keep prob 1 - mask prob", "independent": "as written"},
+    "batch_norm": {"code": "as run", "caption": "as written"},
+    "one_hot_sign": {"code": "as run", "per_sample": "as written"},
+    "head_init": {"torch_uniform": "as run", "gaussian": "as written"},
+}
+NAMES = {"latent": "latents", "cl_masks": "CL masks", "batch_norm": "BN",
+         "one_hot_sign": "one-hot signs", "head_init": "head init"}
+
+
+def _values(v) -> str:
+  return "/".join(f"{x:g}" if isinstance(x, float) else str(x) for x in v) \
+      if isinstance(v, (list, tuple)) else f"{v}"
+
+
+def run_caption(settings: dict) -> str:
+  """e.g. 'profile quick, 3 seeds, 2000 epochs, lr 0.025, sparsity 0.1/0.2/0.3, mask prob 0.5,
+  c 1; options --cl_masks=independent'."""
+  parts = [f"profile {settings.get('profile')}"]
+  for key, name in (("seeds", "seeds"), ("epochs", "epochs"), ("lr", "lr"),
+                    ("sparsities", "sparsity"), ("mask_probs", "mask prob"),
+                    ("warm_start_c", "c")):
+    value = settings.get(key)
+    if value is not None:
+      parts.append(f"{value} {name}" if key in ("seeds", "epochs") else
+                   f"{name} {_values(value)}")
+  caption = ", ".join(parts)
+  options = settings.get("options") or {}
+  if options:
+    caption += "; options " + " ".join(f"--{k}={v}" for k, v in options.items())
+  return caption
+
+
+def fidelity_line(settings: dict) -> str:
+  """Which reading ran for every choice the experiment has, e.g. 'latents fixed_count (as
+  run), CL masks dependent (as run: D ~ Bernoulli(0.5))'; '' for none."""
+  parts = [f"{NAMES[k]} `{settings[k]}` ({FIDELITY[k][settings[k]]})" for k in FIDELITY
+           if settings.get(k) in FIDELITY[k]]
+  if settings.get("variants"):
+    parts.append("variants " + ", ".join(settings["variants"]))
+  return ", ".join(parts)
