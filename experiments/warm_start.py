@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numpy as np
+
 from experiments import common
 from ncl_landscape import plotting
 from ncl_landscape.experiment import Arm
@@ -86,7 +88,9 @@ def plot_variants(fig: WarmStartFigure, curves: dict, path: str) -> None:
       rows += [(f"{v.label}, Psparse = {sp:g}", {"method": v.method, "sparsity": sp},
                 "warm_start_c") for sp in sorted(set(curves["sparsity"][sel]))]
     else:
-      rows.append((v.label, {"method": v.method}, "sparsity"))
+      cs = set(curves["warm_start_c"][sel][~np.isnan(curves["warm_start_c"][sel])])
+      label = v.label + (f", c = {cs.pop():g}" if len(cs) == 1 else "")
+      rows.append((label, {"method": v.method}, "sparsity"))
   plotting.plot_rows(curves, path, rows, title=f"{fig.title} (mask prob {mask_prob:g})")
 
 

@@ -55,7 +55,8 @@ def plot_curves(ax, epochs, values, groups, ok, group_by: str, ylabel: str) -> N
 
 
 def save_figure(fig, path: str) -> None:
-  fig.tight_layout()
+  if fig.get_layout_engine() is None:
+    fig.tight_layout()
   fig.savefig(path, dpi=110)
   plt.close(fig)
 
@@ -75,19 +76,20 @@ def plot_rows(curves: dict, path: str, rows: list[tuple[str, dict, str]], title:
   """One row per (name, select, group_by), columns: min/median/max max-cosine and loss.
 
   select: {field: value} picks the row's runs, e.g. {"method": "ncl", "mask_prob": 0.5};
-  group_by: the field whose values are the row's lines, e.g. "sparsity".
+  group_by: the field whose values are the row's lines, e.g. "sparsity". The row's name
+  heads its first panel; each panel's metric is its y label.
   """
   fig, axes = plt.subplots(len(rows), len(PANELS), figsize=(4.2 * len(PANELS), 3.2 * len(rows)),
-                           squeeze=False)
+                           squeeze=False, layout="constrained")
   for row, (name, select, group_by) in enumerate(rows):
     sel = select_runs(curves, select)
     for col, (key, ylabel) in enumerate(PANELS):
       ax = axes[row, col]
       plot_curves(ax, curves["epochs"], curves[key][sel], curves[group_by][sel],
                   curves["status"][sel] == "ok", group_by, ylabel)
-      ax.set_title(f"{name}: {ylabel}", fontsize=10)
       if key != "loss":
         ax.set_ylim(0, 1.02)
+    axes[row, 0].set_title(name, loc="left", fontsize=10, fontweight="bold")
     axes[row, 0].legend(fontsize=8)
   figure_title(fig, title, curves)
   save_figure(fig, path)

@@ -1,4 +1,4 @@
-"""Grids of runs: seeds x swept scalars, trained by one jit(vmap(train)) per chunk.
+"""Grids of runs: seeds x swept scalars, trained by jit(vmap(...)) per chunk.
 
 A grid is flat: run r has a key and one value of every Hyper field. Run r's key is
 fold_in(key(base_seed), seed), so runs with the same seed share their dictionary,
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import functools
 import itertools
-from typing import NamedTuple, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -30,7 +30,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from ncl_landscape.config import Hyper, RunConfig
 from ncl_landscape.methods import own_terms, shared_config
-from ncl_landscape.train import RunOutput, make_train
+from ncl_landscape.train import RunOutput, make_trainer, run_output
 
 RUN_AXIS = "runs"
 
@@ -77,27 +77,6 @@ def chunk_slices(runs: int, size: int) -> list[slice]:
   return [slice(start, min(start + size, runs)) for start in range(0, runs, size)]
 
 
-@functools.lru_cache(maxsize=None)
-def grid_trainer(cfg: RunConfig, vmap_width: int | None = None):
-  """jit(vmap(train)) for cfg with the run axis sharded over run_mesh(); built once per
-  (configuration, vmap_width). Takes raw key data [R, ...], Hyper [R] and the variant, the
-  trained method's index in cfg's compile group (a replicated int32 scalar)."""
-  train = make_train(cfg)
-  batched = jax.vmap(lambda key_data, hyper, variant: train(jax.random.wrap_key_data(key_data),
-                                                            hyper, variant),
-                     in_axes=(0, 0, None))
-  def grouped(key_data, hyper, variant):
-    runs = key_data.shape[0]
-    split = lambda v: v.reshape((runs // vmap_width, vmap_width) + v.shape[1:])
-    out = jax.lax.map(lambda args: batched(*args, variant),
-                      jax.tree_util.tree_map(split, (key_data, hyper)))
-    return jax.tree_util.tree_map(lambda v: v.reshape((runs,) + v.shape[2:]), out)
-
-  return jax.jit(batched if vmap_width is None else grouped,
-                 in_shardings=(_split_runs(), _split_runs(), _replicated()),
-                 out_shardings=_split_runs())
-
-
 def _split_runs() -> NamedSharding:
   """The leading (run) axis split over run_mesh()."""
   return NamedSharding(run_mesh(), PartitionSpec(RUN_AXIS))
@@ -107,15 +86,124 @@ def _replicated() -> NamedSharding:
   return NamedSharding(run_mesh(), PartitionSpec())
 
 
+def _over_runs(fn, vmap_width: int | None):
+  """fn(variant, *args) of one run -> the same over a leading run axis of every arg: vmapped,
+  or, with vmap_width, a lax.map over groups of exactly vmap_width vmapped runs."""
+  def batched(variant, *args):
+    return jax.vmap(functools.partial(fn, variant))(*args)
+
+  if vmap_width is None:
+    return batched
+
+  def grouped(variant, *args):
+    runs = jax.tree_util.tree_leaves(args)[0].shape[0]
+    split = lambda v: v.reshape((runs // vmap_width, vmap_width) + v.shape[1:])
+    out = jax.lax.map(lambda a: batched(variant, *a), jax.tree_util.tree_map(split, args))
+    return jax.tree_util.tree_map(lambda v: v.reshape((runs,) + v.shape[2:]), out)
+  return grouped
+
+
+def _sharded_jit(fn, n_batched: int, donate: bool = False):
+  """jit of fn(variant, *batched) with the variant replicated and every batched argument and
+  output split over the run mesh."""
+  return jax.jit(fn, in_shardings=(_replicated(),) + (_split_runs(),) * n_batched,
+                 out_shardings=_split_runs(), donate_argnums=(1,) if donate else ())
+
+
+class ChunkTrainer(NamedTuple):
+  """make_trainer's pieces compiled for chunks of `size` runs, on global arrays:
+  start(key_data, hyper) -> (Carry, Log); advance(intervals)(carry, key_data, hyper) ->
+  (Carry, Log [size, intervals]) (the carry is donated); finish(carry, key_data, hyper, loss)
+  -> (final, params); the method's own terms are kept."""
+  start: Callable
+  advance: Callable
+  finish: Callable
+  intervals: int
+  method: str
+
+
+class _Programs:
+  """The compiled pieces of one (shared config, size, vmap_width); advance per length."""
+
+  def __init__(self, cfg: RunConfig, size: int, vmap_width: int | None):
+    self.trainer = make_trainer(cfg)
+    self.vmap_width = vmap_width
+    wrap = jax.random.wrap_key_data
+    t = self.trainer
+    key = jax.random.key_data(jax.random.key(0))
+    scalars = jax.ShapeDtypeStruct((size,), jnp.float32, sharding=_split_runs())
+    self.inputs = (jax.ShapeDtypeStruct((), jnp.int32, sharding=_replicated()),
+                   jax.ShapeDtypeStruct((size,) + key.shape, key.dtype, sharding=_split_runs()),
+                   Hyper(*(scalars,) * len(Hyper._fields)))
+    start = _sharded_jit(_over_runs(lambda v, k, h: t.start(wrap(k), h, v), vmap_width), 2)
+    self.start = start.lower(*self.inputs).compile()
+    carry, log0 = jax.eval_shape(start, *self.inputs)
+    on_runs = lambda tree: jax.tree_util.tree_map(
+        lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=_split_runs()), tree)
+    self.carry = on_runs(carry)
+    loss = jax.ShapeDtypeStruct((size, t.intervals + 1), log0.loss.dtype, sharding=_split_runs())
+    finish = _sharded_jit(_over_runs(lambda v, c, k, h, l: t.finish(c, wrap(k), h, v, l),
+                                     vmap_width), 4)
+    self.finish = finish.lower(self.inputs[0], self.carry, *self.inputs[1:], loss).compile()
+    self._advance = {}
+
+  def advance(self, intervals: int):
+    if intervals not in self._advance:
+      t, wrap = self.trainer, jax.random.wrap_key_data
+      fn = _over_runs(lambda v, c, k, h: t.advance(c, wrap(k), h, v, intervals), self.vmap_width)
+      self._advance[intervals] = _sharded_jit(fn, 3, donate=DONATE).lower(
+          self.inputs[0], self.carry, *self.inputs[1:]).compile()
+    return self._advance[intervals]
+
+
+DONATE = jax.default_backend() != "cpu"  # XLA:CPU ignores donation, and warns
+
+
 @functools.lru_cache(maxsize=None)
-def _compiled(cfg: RunConfig, size: int, vmap_width: int | None):
-  """grid_trainer compiled ahead of time for chunks of `size` runs."""
-  key = jax.random.key_data(jax.random.key(0))
-  scalars = jax.ShapeDtypeStruct((size,), jnp.float32, sharding=_split_runs())
-  return grid_trainer(cfg, vmap_width).lower(
-      jax.ShapeDtypeStruct((size,) + key.shape, key.dtype, sharding=_split_runs()),
-      Hyper(*(scalars,) * len(Hyper._fields)),
-      jax.ShapeDtypeStruct((), jnp.int32, sharding=_replicated())).compile()
+def _compiled(cfg: RunConfig, size: int, vmap_width: int | None) -> _Programs:
+  """The programs of cfg for chunks of `size` runs, compiled once per (config, size, width)."""
+  return _Programs(cfg, size, vmap_width)
+
+
+def compile_segments(cfg: RunConfig, size: int, vmap_width: int | None = None) -> ChunkTrainer:
+  """cfg's ChunkTrainer. Compiled ahead of time, once per compile group: the other methods of
+  cfg's group reuse the programs with their own variant."""
+  shared, variant = shared_config(cfg)
+  programs = _compiled(shared, size, vmap_width)
+  variant = _to_global(np.asarray(variant, np.int32), _replicated())
+  own = lambda log: log._replace(terms=own_terms(cfg.train.method, log.terms))
+
+  def start(key_data, hyper):
+    carry, log0 = programs.start(variant, key_data, hyper)
+    return carry, own(log0)
+
+  def advance(intervals: int):
+    compiled = programs.advance(intervals)
+    def run(carry, key_data, hyper):
+      carry, logs = compiled(variant, carry, key_data, hyper)
+      return carry, own(logs)
+    return run
+
+  def finish(carry, key_data, hyper, loss):
+    return programs.finish(variant, carry, key_data, hyper, loss)
+
+  return ChunkTrainer(start, advance, finish, programs.trainer.intervals, cfg.train.method)
+
+
+def compile_chunks(cfg: RunConfig, size: int, vmap_width: int | None = None):
+  """The trainer of cfg's runs in chunks of `size` runs, (key data, Hyper) -> RunOutput (host
+  arrays): start, one advance over the whole run, finish."""
+  chunk = compile_segments(cfg, size, vmap_width)
+  advance = chunk.advance(chunk.intervals)
+
+  def train_chunk(key_data, hyper):
+    carry, log0 = chunk.start(key_data, hyper)
+    carry, logs = advance(carry, key_data, hyper)
+    log0, logs = to_host((log0, logs))
+    out = run_output(log0, logs, {}, {})
+    final, params = chunk.finish(carry, key_data, hyper, _to_global(out.loss, _split_runs()))
+    return out._replace(**to_host({"final": final, "params": params}))
+  return train_chunk
 
 
 def _to_global(host: np.ndarray, sharding: NamedSharding) -> jax.Array:
@@ -123,7 +211,7 @@ def _to_global(host: np.ndarray, sharding: NamedSharding) -> jax.Array:
   return jax.make_array_from_callback(host.shape, sharding, lambda index: host[index])
 
 
-def _to_host(tree):
+def to_host(tree):
   if jax.process_count() > 1:
     from jax.experimental import multihost_utils
     tree = multihost_utils.process_allgather(tree, tiled=True)
@@ -141,25 +229,11 @@ def chunk_inputs(grid: Grid, chunk: slice, size: int):
                                                        for v in hyper))
 
 
-def compile_chunks(cfg: RunConfig, size: int, vmap_width: int | None = None):
-  """The trainer of cfg's runs in chunks of `size` runs, (key data, Hyper) -> RunOutput.
-  Compiled ahead of time, once per compile group: the other methods of cfg's group reuse
-  the executable with their own variant."""
-  shared, variant = shared_config(cfg)
-  compiled = _compiled(shared, size, vmap_width)
-  variant = _to_global(np.asarray(variant, np.int32), _replicated())
-
-  def train_chunk(key_data, hyper):
-    out = compiled(key_data, hyper, variant)
-    return out._replace(terms=own_terms(cfg.train.method, out.terms))
-  return train_chunk
-
-
 def run_chunk(trainer, grid: Grid, chunk: slice, size: int) -> RunOutput:
   """Trains the chunk's runs in one call of `size` runs of trainer (compile_chunks); returns
   host arrays of the chunk's runs."""
   out = trainer(*chunk_inputs(grid, chunk, size))
-  return jax.tree_util.tree_map(lambda v: v[:chunk.stop - chunk.start], _to_host(out))
+  return jax.tree_util.tree_map(lambda v: v[:chunk.stop - chunk.start], out)
 
 
 def concat_outputs(outputs: list[RunOutput]) -> RunOutput:

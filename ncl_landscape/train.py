@@ -20,6 +20,7 @@ from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from ncl_landscape import augment, metrics, rules
@@ -89,6 +90,7 @@ def _select(params: dict, groups: tuple[str, ...]) -> dict:
 
 class RunFns(NamedTuple):
   """The pieces of one run, each pure; make_train scans them, the benchmark loops them."""
+  context: Callable  # (key, hyper) -> (Dataset, init_key, loop_key): what a run's key fixes
   init: Callable  # (key, hyper) -> (TrainState, Dataset, loop_key)
   step: Callable  # (state, phase_index, key, idx [B], w [B], data, hyper) -> (state, record)
   epoch: Callable  # (state, epoch, loop_key, data, hyper) -> (state, mean record)
@@ -105,9 +107,12 @@ def make_run_fns(cfg: RunConfig, method: Method) -> RunFns:
   views_fn = augment.VIEWS[cfg.train.mask]
   steps = cfg.steps_per_epoch
 
-  def init(key, hyper):
+  def context(key, hyper):
     data_key, init_key, loop_key = jax.random.split(key, 3)
-    data = sample_dataset(data_key, cfg.data, hyper.sparsity)
+    return sample_dataset(data_key, cfg.data, hyper.sparsity), init_key, loop_key
+
+  def init(key, hyper):
+    data, init_key, loop_key = context(key, hyper)
     opt = make_optimizer(cfg.train.optimizer, hyper.lr)
     params = method.init_params(init_key, data.M, hyper)
     state = TrainState(params, {ph.name: opt.init(_select(params, ph.trains)) for ph in phases},
@@ -179,46 +184,112 @@ def make_run_fns(cfg: RunConfig, method: Method) -> RunFns:
       records.append(jax.tree_util.tree_map(lambda v: v[None], record))
     return state, jax.tree_util.tree_map(lambda *v: jnp.mean(jnp.concatenate(v)), *records)
 
-  return RunFns(init=init, step=step, epoch=epoch)
+  return RunFns(context=context, init=init, step=step, epoch=epoch)
 
 
-def make_train(cfg: RunConfig, method: Method | None = None):
-  """Returns train(key, hyper, variant=None) -> RunOutput for the static configuration cfg.
+class Carry(NamedTuple):
+  """What a run carries between segments of epochs."""
+  state: TrainState
+  epoch: jax.Array  # int32 scalar: epochs done
 
-  variant (traced int, unbatched): which method of cfg's compile group to train
-  (methods.make_method); None trains cfg.train.method, or `method` when given.
+
+class Log(NamedTuple):
+  """Logged points (one, or stacked along a leading axis)."""
+  loss: jax.Array
+  terms: dict
+  maxcos: metrics.MaxCosine
+
+
+class Trainer(NamedTuple):
+  """One run in pieces, each pure in (key, hyper, variant), so a grid can train it segment
+  by segment on the host and resume between segments; make_train composes them.
+
+  start(key, hyper, variant) -> (Carry, Log): initialisation, its logged point (epoch 0)
+    and the unlogged first epochs (log_epochs);
+  advance(carry, key, hyper, variant, intervals) -> (Carry, Log [intervals]): `intervals`
+    (static) logged intervals of log_every epochs;
+  finish(carry, key, hyper, variant, loss_curve) -> (final metrics, parameters).
   """
+  start: Callable
+  advance: Callable
+  finish: Callable
+  intervals: int  # logged intervals in the whole run
+
+
+def make_trainer(cfg: RunConfig, method: Method | None = None) -> Trainer:
+  """The Trainer of the static configuration cfg. variant (traced int, unbatched): which
+  method of cfg's compile group to train (methods.make_method); None trains
+  cfg.train.method, or `method` when given."""
   cfg.validate()
   k = min(cfg.train.log_every, cfg.train.epochs)  # epochs per logged interval (log_epochs)
   unlogged, n_logs = cfg.train.epochs % k, cfg.train.epochs // k
 
-  def train(key: jax.Array, hyper: Hyper, variant: jax.Array | None = None) -> RunOutput:
+  def setup(key, hyper, variant):
+    run_method = method or make_method(cfg, variant)
+    fns = make_run_fns(cfg, run_method)
+    data, _, loop_key = fns.context(key, hyper)
+    return run_method, fns, data, loop_key
+
+  def run_epochs(fns, state, first_epoch, count, loop_key, data, hyper):
+    def body(state, epoch_index):
+      return fns.epoch(state, epoch_index, loop_key, data, hyper)
+    return jax.lax.scan(body, state, first_epoch + jnp.arange(count))
+
+  def maxcos(run_method, state, data):
+    return metrics.max_cosine(effective_weight(state.params[run_method.readout]), data.M)
+
+  def start(key, hyper, variant=None):
     run_method = method or make_method(cfg, variant)
     fns = make_run_fns(cfg, run_method)
     state, data, loop_key = fns.init(key, hyper)
+    idx, w = epoch_batches(loop_key, cfg.data.n, cfg.train.batch_size, cfg.train.drop_last)
+    _, (loss0, terms0) = fns.step(state, 0, loop_key, idx[0], w[0], data, hyper)
+    log0 = Log(loss0, terms0, maxcos(run_method, state, data))
+    if unlogged:
+      state, _ = run_epochs(fns, state, 0, unlogged, loop_key, data, hyper)
+    return Carry(state, jnp.asarray(unlogged, jnp.int32)), log0
 
-    def run_epochs(state, first_epoch, count):
-      def body(state, epoch_index):
-        return fns.epoch(state, epoch_index, loop_key, data, hyper)
-      return jax.lax.scan(body, state, first_epoch + jnp.arange(count))
+  def advance(carry, key, hyper, variant=None, intervals: int = n_logs):
+    run_method, fns, data, loop_key = setup(key, hyper, variant)
 
     def log_interval(state, first_epoch):
-      state, records = run_epochs(state, first_epoch, k)
-      mc = metrics.max_cosine(effective_weight(state.params[run_method.readout]), data.M)
-      return state, (jax.tree_util.tree_map(lambda v: v[-1], records), mc)
+      state, records = run_epochs(fns, state, first_epoch, k, loop_key, data, hyper)
+      loss, terms = jax.tree_util.tree_map(lambda v: v[-1], records)
+      return state, Log(loss, terms, maxcos(run_method, state, data))
 
-    idx, w = epoch_batches(loop_key, cfg.data.n, cfg.train.batch_size, cfg.train.drop_last)
-    _, record0 = fns.step(state, 0, loop_key, idx[0], w[0], data, hyper)
-    mc0 = metrics.max_cosine(effective_weight(state.params[run_method.readout]), data.M)
-    if unlogged:
-      state, _ = run_epochs(state, 0, unlogged)
-    starts = unlogged + k * jnp.arange(n_logs)
-    state, logged = jax.lax.scan(log_interval, state, starts)
-    (loss, terms), mc = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a[None], b]),
-                                               (record0, mc0), logged)
-    return RunOutput(loss=loss, terms=terms, maxcos_max=mc.max, maxcos_median=mc.median,
-                     maxcos_min=mc.min, final=final_metrics(cfg, run_method, state, data, loss),
-                     params=state.params)
+    state, logs = jax.lax.scan(log_interval, carry.state, carry.epoch + k * jnp.arange(intervals))
+    return Carry(state, carry.epoch + k * intervals), logs
+
+  def finish(carry, key, hyper, variant=None, loss_curve=None):
+    run_method, _, data, _ = setup(key, hyper, variant)
+    return final_metrics(cfg, run_method, carry.state, data, loss_curve), carry.state.params
+
+  return Trainer(start, advance, finish, n_logs)
+
+
+def run_output(log0: Log, logs: Log, final: dict, params: dict) -> RunOutput:
+  """RunOutput from the epoch-0 log, the stacked logs [..., L] and the final pieces; works on
+  single runs and on grids (logs then [R, L], log0 [R])."""
+  axis = logs.loss.ndim - 1
+  xp = np if isinstance(logs.loss, np.ndarray) else jnp
+  (loss, terms), mc = jax.tree_util.tree_map(
+      lambda a, b: xp.concatenate([xp.expand_dims(a, axis), b], axis),
+      ((log0.loss, log0.terms), log0.maxcos), ((logs.loss, logs.terms), logs.maxcos))
+  return RunOutput(loss=loss, terms=terms, maxcos_max=mc.max, maxcos_median=mc.median,
+                   maxcos_min=mc.min, final=final, params=params)
+
+
+def make_train(cfg: RunConfig, method: Method | None = None):
+  """Returns train(key, hyper, variant=None) -> RunOutput for the static configuration cfg:
+  make_trainer's pieces composed into one run (one lax.scan over every logged interval)."""
+  trainer = make_trainer(cfg, method)
+
+  def train(key: jax.Array, hyper: Hyper, variant: jax.Array | None = None) -> RunOutput:
+    carry, log0 = trainer.start(key, hyper, variant)
+    carry, logs = trainer.advance(carry, key, hyper, variant, trainer.intervals)
+    out = run_output(log0, logs, {}, {})
+    final, params = trainer.finish(carry, key, hyper, variant, out.loss)
+    return out._replace(final=final, params=params)
 
   return train
 

@@ -10,7 +10,7 @@ import pytest
 
 from ncl_landscape import io, store
 from ncl_landscape.config import DataConfig, Hyper, ModelConfig, RunConfig, TrainConfig
-from ncl_landscape.experiment import Arm, Execution, is_complete, run_experiment
+from ncl_landscape.experiment import Arm, Execution, ExistingResult, is_complete, run_experiment
 from ncl_landscape.report import group_stats
 from ncl_landscape.sweep import make_grid, run_grid
 
@@ -74,11 +74,12 @@ def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
   assert (resumed / "fig2" / "summary.csv").read_bytes() == (ref / "fig2" / "summary.csv").read_bytes()
 
 
-def _tiny_experiment(out_dir, lrs=(0.05,)):
+def _tiny_experiment(out_dir, lrs=(0.05,), force=False):
   grid = make_grid(0, 2, Hyper(), lr=lrs)
   cfg = SMALL.replace(model=dict(activation="linear"), train=dict(ncl_form="inner"))
-  return run_experiment("tiny", [Arm("ncl", cfg, grid)], str(out_dir), {"settings": {}},
-                        execution=Execution(max_runs_per_call=2))
+  return run_experiment("tiny", [Arm("ncl", cfg, grid)], str(out_dir),
+                        {"settings": {"profile": "tiny", "lrs": list(lrs)}},
+                        execution=Execution(max_runs_per_call=2), force=force)
 
 
 def test_truncated_files_are_recomputed_not_read(tmp_path):
@@ -96,10 +97,18 @@ def test_truncated_files_are_recomputed_not_read(tmp_path):
   assert [r["maxcos_min"] for r in again] == [r["maxcos_min"] for r in rows]
 
 
+def test_another_configuration_keeps_the_result_unless_forced(tmp_path):
+  _tiny_experiment(tmp_path)
+  before = (tmp_path / "tiny" / "summary.csv").read_bytes()
+  with pytest.raises(ExistingResult, match="--force"):
+    _tiny_experiment(tmp_path, lrs=(0.04,))
+  assert (tmp_path / "tiny" / "summary.csv").read_bytes() == before
+
+
 def test_changed_config_never_reuses_stale_chunks(tmp_path):
   _tiny_experiment(tmp_path)
   old = store.load_manifest(str(tmp_path / "tiny"))["ncl"]["hash"]
-  _tiny_experiment(tmp_path, lrs=(0.04,))
+  _tiny_experiment(tmp_path, lrs=(0.04,), force=True)
   assert store.load_manifest(str(tmp_path / "tiny"))["ncl"]["hash"] != old
 
 
