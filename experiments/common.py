@@ -43,6 +43,9 @@ flags.DEFINE_bool("distributed", False,
                   "Call jax.distributed.initialize() first (multi-host; out_dir must be shared).")
 flags.DEFINE_string("max_runs_per_call", None,
                     "Cut each grid into compiled calls of at most this many runs (integer >= 1).")
+flags.DEFINE_string("segment_epochs", None,
+                    "Epochs per segment (integer >= 1): a progress line and a saved, resumable "
+                    "state after each. Default: about a tenth of the run, at least 5 s each.")
 flags.DEFINE_string("vmap_width", None,
                     "Vmap exactly this many runs at a time (integer >= 1): results then are "
                     "bit-identical across chunkings and device counts.")
@@ -136,7 +139,7 @@ def resolve_settings(profiles: dict, uses: tuple[str, ...] = ()) -> dict:
         raise FlagError(f"--{name} does not apply to this experiment")
       settings[name] = _int_flag(name, getattr(FLAGS, name), 1)
   settings["base_seed"] = _int_flag("base_seed", FLAGS.base_seed, 0)
-  for name in ("max_runs_per_call", "vmap_width"):
+  for name in ("max_runs_per_call", "vmap_width", "segment_epochs"):
     value = getattr(FLAGS, name)
     settings[name] = None if value is None else _int_flag(name, value, 1)
   if "log_every" in settings:
@@ -241,12 +244,17 @@ def run(experiment: str, arms: list[Arm], s: dict, plot) -> list[dict]:
   """run_experiment with the settings' output directory and execution flags."""
   if FLAGS.distributed:
     jax.distributed.initialize()
-  execution = Execution(s["max_runs_per_call"], s["vmap_width"])
+  s = dict(s)  # how long a segment is changes no result, so it is not a setting
+  execution = Execution(s["max_runs_per_call"], s["vmap_width"], s.pop("segment_epochs"))
   try:
     return run_experiment(experiment, arms, s["out_dir"], {"settings": s}, plot=plot,
                           execution=execution, force=FLAGS.force)
   except ExistingResult as e:
     exit_with(e)
+  except KeyboardInterrupt:
+    print(f"interrupted: finished chunks and segments are saved in {s['out_dir']}/{experiment}; "
+          "rerun the same command to resume", file=sys.stderr)
+    sys.exit(130)
 
 
 def experiment_main(experiment: str, profiles: dict, uses: tuple[str, ...], make_arms, plot):
@@ -255,6 +263,7 @@ def experiment_main(experiment: str, profiles: dict, uses: tuple[str, ...], make
     del argv
     s = settings_or_exit(profiles, uses)
     run(experiment, make_arms(s), s, plot)
+  main.resolve = lambda: resolve_settings(profiles, uses)  # the settings from parsed flags
   return main
 
 
@@ -273,4 +282,5 @@ def theorem_main(experiment: str, profiles: dict, run_theorem):
       logging.info("%s: complete for this configuration, skipped", experiment)
     else:
       run_theorem(s)
+  main.resolve = lambda: resolve_settings(profiles)
   return main

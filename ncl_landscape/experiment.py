@@ -18,9 +18,11 @@ from absl import logging
 
 from ncl_landscape import io, provenance, store
 from ncl_landscape.config import RunConfig
-from ncl_landscape.sweep import (Grid, chunk_size, chunk_slices, compile_chunks, concat_outputs,
-                                 run_chunk)
-from ncl_landscape.train import RunOutput, log_epochs
+from ncl_landscape.metrics import DIVERGENCE_BOUND
+from ncl_landscape.sweep import (ChunkTrainer, Grid, chunk_inputs, chunk_size, chunk_slices,
+                                 compile_segments, concat_outputs, to_global, to_host)
+from ncl_landscape.train import (RunOutput, log_arrays, log_epochs, log_from_arrays,
+                                 run_output)
 
 CURVE_KEYS = ("maxcos_min", "maxcos_median", "maxcos_max", "loss")
 TEMPERATURE_METHODS = ("cl", "simclr", "simclr_abs", "simclr_sq")  # read Hyper.temperature
@@ -33,9 +35,11 @@ class Arm(NamedTuple):
 
 
 class Execution(NamedTuple):
-  """How grids are cut into compiled calls (sweep.py); neither changes the runs' maths."""
+  """How grids are cut into compiled calls (sweep.py) and runs into segments of epochs
+  between progress lines and saves; none changes the runs' maths."""
   max_runs_per_call: int | None = None
   vmap_width: int | None = None
+  segment_epochs: int | None = None
 
 
 def unused_scalars(cfg: RunConfig) -> set[str]:
@@ -64,19 +68,49 @@ def summary_rows(experiment: str, arm: Arm, out: RunOutput) -> list[dict]:
   return rows
 
 
-RESULT_FILES = ("summary.csv", "curves.npz")
+RESULT_FILES = ("summary.csv", "curves.npz")  # every experiment's; grids add weights.npz
+WEIGHTS = "weights.npz"
 
 
 def is_complete(directory: str, expected_hash: str | None = None) -> bool:
   """True iff directory holds a finished experiment (of that hash, when given) whose
-  result files still have the digests config.json recorded."""
+  result files (summary.csv, curves.npz and those config.json lists) still have the
+  digests config.json recorded."""
   try:
     config = io.load_json(os.path.join(directory, "config.json"))
-    files = {name: io.file_digest(os.path.join(directory, name)) for name in RESULT_FILES}
+    recorded = config.get("files", {})
+    files = {name: io.file_digest(os.path.join(directory, name))
+             for name in set(RESULT_FILES) | set(recorded)}
   except (OSError, ValueError):
     return False
   return (bool(config.get("complete")) and expected_hash in (None, config.get("hash"))
-          and config.get("files") == files)
+          and recorded == files)
+
+
+def weight_arrays(arms: list[Arm], outputs: list[RunOutput]) -> dict[str, np.ndarray]:
+  """weights.npz: for every arm, '<arm>/<group>/<field>' (e.g. 'ncl/online/W') [runs, ...],
+  '<arm>/M' the runs' dictionaries and '<arm>/row' their rows in summary.csv."""
+  arrays, row = {}, 0
+  for arm, out in zip(arms, outputs):
+    runs = len(arm.grid.points)
+    arrays.update({f"{arm.method}/{k}": v for k, v in out.params.items()})
+    arrays[f"{arm.method}/M"] = out.M
+    arrays[f"{arm.method}/row"] = np.arange(row, row + runs)
+    row += runs
+  return arrays
+
+
+def load_run(directory: str, row: int) -> dict[str, np.ndarray]:
+  """The trained parameters and the dictionary of summary.csv's row `row` of an experiment:
+  {'online/W': [m, p], ..., 'M': [p, d]} (the groups and fields of its method)."""
+  with np.load(os.path.join(directory, WEIGHTS), allow_pickle=False) as f:
+    arrays = dict(f)
+  for name, rows in arrays.items():
+    if name.endswith("/row") and row in rows:
+      arm, i = name[:-len("/row")], int(np.flatnonzero(rows == row)[0])
+      return {k[len(arm) + 1:]: v[i] for k, v in arrays.items()
+              if k.startswith(arm + "/") and k != name}
+  raise IndexError(f"no run in row {row} of {directory}/summary.csv")
 
 
 class ExistingResult(ValueError):
@@ -105,34 +139,115 @@ def arm_hash(arm: Arm, size: int, execution: Execution) -> str:
                        "chunk_size": size, "vmap_width": execution.vmap_width})
 
 
+class Progress:
+  """Run-steps per second and ETA of an arm, from the segments measured so far."""
+
+  def __init__(self, name: str, arm: Arm, chunks: list[slice]):
+    self.name, self.chunks = name, chunks
+    self.epochs = arm.cfg.train.epochs
+    self.steps_per_epoch = arm.cfg.steps_per_epoch
+    self.runs = chunks[-1].stop
+    self.steps, self.seconds = 0, 0.0
+
+  def line(self, chunk_index: int, epoch: int, steps: int, seconds: float, diverged: int) -> str:
+    """'<id>/<arm>: epoch <e>/<E>, runs <r>/<R>, <x> run-steps/s, ETA <t>, diverged <k>'."""
+    self.steps += steps
+    self.seconds += seconds
+    rate = self.steps / max(self.seconds, 1e-9)
+    chunk = self.chunks[chunk_index]
+    later = sum(c.stop - c.start for c in self.chunks[chunk_index + 1:])
+    left = ((chunk.stop - chunk.start) * (self.epochs - epoch) + later * self.epochs) \
+        * self.steps_per_epoch
+    return (f"{self.name}: epoch {epoch}/{self.epochs}, runs {chunk.stop}/{self.runs}, "
+            f"{rate:.0f} run-steps/s, ETA {left / rate:.0f}s, diverged {diverged}")
+
+
+MIN_SEGMENT_S = 5.0  # a default segment (progress line, saved carry) lasts at least this long
+SEGMENTS = 10  # and is about a tenth of the run
+
+
+def segment_intervals(total: int, segment_epochs: int | None, log_every: int) -> int:
+  """Logged intervals per compiled advance call: --segment_epochs rounded to whole intervals,
+  or the largest divisor of the run's intervals that is at most a tenth of them (so one
+  compile serves every call)."""
+  if segment_epochs is not None:
+    return max(1, min(total, segment_epochs // log_every))
+  target = max(1, total // SEGMENTS)
+  return max(k for k in range(1, target + 1) if total % k == 0)
+
+
+def train_chunk(directory: str, arm: Arm, index: int, chunk: slice, size: int, digest: str,
+                trainer: ChunkTrainer, segment_epochs: int | None, progress: Progress) -> RunOutput:
+  """Trains one chunk segment by segment, from its last saved segment if there is one; after
+  every segment the carry and the logs so far are saved and a progress line is logged.
+  Returns host arrays of the chunk's runs (params flat, store.flat_params)."""
+  key_data, hyper = chunk_inputs(arm.grid, chunk, size)
+  spec = jax.tree_util.tree_leaves(trainer.carry_spec)
+  k = min(arm.cfg.train.log_every, arm.cfg.train.epochs)
+  unlogged = arm.cfg.train.epochs % k
+  saved = store.load_segment(directory, arm.method, index, digest)
+  if saved is None:
+    carry, log0 = trainer.start(key_data, hyper)
+    log0, logs = log_arrays(to_host(log0)), {}
+  else:
+    leaves, arrays = saved
+    carry = jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(trainer.carry_spec),
+                                         [to_global(v, s.sharding) for v, s in zip(leaves, spec)])
+    log0 = {name[5:]: v for name, v in arrays.items() if name.startswith("log0.")}
+    logs = {name[5:]: v for name, v in arrays.items() if name.startswith("logs.")}
+    logging.info("%s: resumed at epoch %d", progress.name, unlogged + k * logs["loss"].shape[1])
+  done = logs["loss"].shape[1] if logs else 0
+  length = segment_intervals(trainer.intervals, segment_epochs, k)
+  runs = chunk.stop - chunk.start
+  steps, start = 0, time.perf_counter()
+  while done < trainer.intervals:
+    n = min(length, trainer.intervals - done)
+    carry, new = trainer.advance(n)(carry, key_data, hyper)
+    new = log_arrays(to_host(new))
+    logs = {name: np.concatenate([logs[name], v], axis=1) if logs else v
+            for name, v in new.items()}
+    done += n
+    steps += runs * n * k * arm.cfg.steps_per_epoch
+    seconds = time.perf_counter() - start
+    if segment_epochs is None and seconds < MIN_SEGMENT_S and done < trainer.intervals:
+      continue  # a default segment lasts at least MIN_SEGMENT_S
+    if jax.process_index() == 0:  # one writer; out_dir must be shared across hosts
+      store.save_segment(directory, arm.method, index, digest,
+                         jax.tree_util.tree_leaves(to_host(carry)),
+                         {**{f"log0.{n}": v for n, v in log0.items()},
+                          **{f"logs.{n}": v for n, v in logs.items()}})
+    diverged = int(np.sum(~np.all(np.abs(logs["loss"][:runs]) <= DIVERGENCE_BOUND, axis=1)))
+    logging.info("%s", progress.line(index, unlogged + done * k, steps, seconds, diverged))
+    steps, start = 0, time.perf_counter()
+  out = run_output(log_from_arrays(log0), log_from_arrays(logs), {}, {})
+  final, params, M = trainer.finish(carry, key_data, hyper, to_global(out.loss))
+  out = out._replace(**to_host({"final": final, "M": M}), params=store.flat_params(to_host(params)))
+  return jax.tree_util.tree_map(lambda v: v[:runs], out)
+
+
 def run_arm(directory: str, experiment: str, arm: Arm, execution: Execution) -> RunOutput:
-  """Trains (or reloads) every chunk of the arm, logging progress per chunk."""
+  """Trains (or reloads) every chunk of the arm, segment by segment, logging progress."""
   runs = len(arm.grid.points)
   size = chunk_size(runs, execution.max_runs_per_call, execution.vmap_width)
   chunks = chunk_slices(runs, size)
   digest = arm_hash(arm, size, execution)
-  steps_per_run = arm.cfg.train.epochs * arm.cfg.steps_per_epoch
-  name = f"{experiment}/{arm.method}"
-  outputs, trainer, done, run_s = [], None, 0, 0.0
+  progress = Progress(f"{experiment}/{arm.method}", arm, chunks)
+  outputs, trainer = [], None
   for i, chunk in enumerate(chunks):
     out = store.load_chunk(directory, arm.method, i, digest)
     if out is None:
       if trainer is None:
         start = time.perf_counter()
-        trainer = compile_chunks(arm.cfg, size, execution.vmap_width)
-        logging.info("%s: compiled in %.1fs", name, time.perf_counter() - start)
-      start = time.perf_counter()
-      out = run_chunk(trainer, arm.grid, chunk, size)._replace(params={})  # not saved
-      run_s += time.perf_counter() - start
-      done += chunk.stop - chunk.start
-      if jax.process_index() == 0:  # one writer; out_dir must be shared across hosts
+        trainer = compile_segments(arm.cfg, size, execution.vmap_width)
+        trainer.advance(segment_intervals(trainer.intervals, execution.segment_epochs,
+                                          min(arm.cfg.train.log_every, arm.cfg.train.epochs)))
+        logging.info("%s: compiled in %.1fs", progress.name, time.perf_counter() - start)
+      out = train_chunk(directory, arm, i, chunk, size, digest, trainer,
+                        execution.segment_epochs, progress)
+      if jax.process_index() == 0:
         store.save_chunk(directory, arm.method, i, digest, out)
-      rate = done * steps_per_run / run_s
-      left = sum(c.stop - c.start for c in chunks[i + 1:]) * steps_per_run / rate
-      logging.info("%s: chunk %d/%d, runs %d/%d, %.0f run-steps/s, ETA %.0fs", name, i + 1,
-                   len(chunks), chunk.stop, runs, rate, left)
     else:
-      logging.info("%s: chunk %d/%d reused from disk", name, i + 1, len(chunks))
+      logging.info("%s: chunk %d/%d reused from disk", progress.name, i + 1, len(chunks))
     outputs.append(out)
   return concat_outputs(outputs)
 
@@ -161,9 +276,11 @@ def curve_arrays(rows: list[dict], outputs: list[RunOutput], epochs: list[int]) 
 
 
 def save_results(directory: str, experiment: str, config: dict, rows: list[dict], curves: dict,
-                 plot=None, tables: dict[str, list[dict]] | None = None) -> None:
-  """Writes curves.npz, summary.csv, extra CSV tables (name -> rows), the figure drawn from
-  the saved curves, and last config.json with the result files' digests and complete: true."""
+                 plot=None, tables: dict[str, list[dict]] | None = None,
+                 weights: dict[str, np.ndarray] | None = None) -> None:
+  """Writes curves.npz, summary.csv, extra CSV tables (name -> rows), weights.npz (when
+  given), the figure drawn from the saved curves, and last config.json with the result
+  files' digests and complete: true."""
   config_path = os.path.join(directory, "config.json")
   if os.path.exists(config_path):
     os.remove(config_path)  # the directory is incomplete until the new config lands
@@ -173,11 +290,15 @@ def save_results(directory: str, experiment: str, config: dict, rows: list[dict]
   io.save_summary(os.path.join(directory, "summary.csv"), rows)
   for name, table in (tables or {}).items():
     io.save_csv(os.path.join(directory, name), table)
+  files = RESULT_FILES
+  if weights is not None:
+    io.save_curves(os.path.join(directory, WEIGHTS), **weights)
+    files += (WEIGHTS,)
   if plot is not None:
     plot(io.load_curves(curves_path), os.path.join(directory, f"{experiment}.png"))
   io.save_json(config_path, {
       "experiment": experiment, **config, "environment": io.environment(),
-      "files": {name: io.file_digest(os.path.join(directory, name)) for name in RESULT_FILES},
+      "files": {name: io.file_digest(os.path.join(directory, name)) for name in files},
       "complete": True})
 
 
@@ -199,7 +320,12 @@ def run_experiment(experiment: str, arms: list[Arm], out_dir: str, config: dict,
                                            zip(arms, sizes)]])
   summary_path = os.path.join(directory, "summary.csv")
   if claim_directory(directory, experiment_hash, force):
-    logging.info("%s: complete for this configuration, skipped", experiment)
+    png = os.path.join(directory, f"{experiment}.png")
+    if plot is not None and not os.path.exists(png):
+      plot(io.load_curves(os.path.join(directory, "curves.npz")), png)
+      logging.info("%s: complete for this configuration; its figure redrawn", experiment)
+    else:
+      logging.info("%s: complete for this configuration, skipped", experiment)
     return io.load_summary(summary_path)
 
   outputs = [run_arm(directory, experiment, arm, execution) for arm in arms]
@@ -209,5 +335,6 @@ def run_experiment(experiment: str, arms: list[Arm], out_dir: str, config: dict,
   save_results(directory, experiment, {**config, "hash": experiment_hash,
                                        "execution": execution._asdict(),
                                        "arms": {arm.method: arm.cfg.to_dict() for arm in arms}},
-               rows, curve_arrays(rows, outputs, list(epochs.pop())), plot)
+               rows, curve_arrays(rows, outputs, list(epochs.pop())), plot,
+               weights=weight_arrays(arms, outputs))
   return rows

@@ -1,9 +1,12 @@
-"""Resumable chunk results: DIR/<id>/chunks/<arm>-<i>.npz and a manifest.
+"""Resumable results: DIR/<id>/chunks/<arm>/<i>.npz per finished chunk (curves, final
+metrics, parameters, dictionary), <arm>/segment-<i>.npz for an unfinished one (the carry
+after its last finished segment of epochs, and the logs so far), and a manifest.
 
 The manifest maps each arm to the hash of what determines its results (its config,
-grid, chunk size and vmap width) and each finished chunk to the SHA-256 of its file.
-A chunk is reused only if its arm's hash matches and its file's digest is the one
-recorded, so a changed config, a half-written or a corrupted file is recomputed.
+grid, chunk size and vmap width) and each file to its SHA-256. A file is used only if
+its arm's hash matches and its digest is the one recorded, so a changed config, a
+half-written or a corrupted file is recomputed. A finished chunk replaces its segment
+file, so a results folder does not grow with the epochs.
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import io as _io
 import json
 import os
 
+import jax
 import numpy as np
 
 from ncl_landscape import io
@@ -29,10 +33,6 @@ def _manifest_path(directory: str) -> str:
   return os.path.join(directory, "chunks", MANIFEST)
 
 
-def _chunk_path(directory: str, arm: str, index: int) -> str:
-  return os.path.join(directory, "chunks", f"{arm}-{index}.npz")
-
-
 def load_manifest(directory: str) -> dict:
   try:
     return io.load_json(_manifest_path(directory))
@@ -40,48 +40,109 @@ def load_manifest(directory: str) -> dict:
     return {}
 
 
-def _encode(out: RunOutput) -> bytes:
-  arrays = {k: getattr(out, k) for k in ("loss", "maxcos_max", "maxcos_median", "maxcos_min")}
+def flat_params(params) -> dict[str, np.ndarray]:
+  """A parameter pytree as {'online/W': [...], 'online/bn/scale': [...], ...} (None leaves
+  dropped); a dict already flat is returned as it is."""
+  if all(isinstance(v, np.ndarray) for v in params.values()):
+    return dict(params)
+  leaves = jax.tree_util.tree_flatten_with_path(params)[0]
+  name = lambda path: "/".join(str(getattr(k, "key", getattr(k, "name", k))) for k in path)
+  return {name(path): np.asarray(v) for path, v in leaves}
+
+
+def _arrays(out: RunOutput) -> dict[str, np.ndarray]:
+  arrays = {k: getattr(out, k) for k in ("loss", "maxcos_max", "maxcos_median", "maxcos_min", "M")}
   arrays.update({f"final.{k}": v for k, v in out.final.items()})
   arrays.update({f"terms.{k}": v for k, v in out.terms.items()})
+  arrays.update({f"params.{k}": v for k, v in flat_params(out.params).items()})
+  return arrays
+
+
+def _encode(arrays: dict) -> bytes:
   buf = _io.BytesIO()
   np.savez(buf, **arrays)
   return buf.getvalue()
 
 
-def _decode(data: bytes) -> RunOutput:
+def _decode(data: bytes) -> dict[str, np.ndarray]:
   with np.load(_io.BytesIO(data), allow_pickle=False) as f:
-    arrays = dict(f)
-  group = lambda prefix: {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
-  return RunOutput(loss=arrays["loss"], terms=group("terms."), maxcos_max=arrays["maxcos_max"],
-                   maxcos_median=arrays["maxcos_median"], maxcos_min=arrays["maxcos_min"],
-                   final=group("final."), params={})
+    return dict(f)
 
 
-def load_chunk(directory: str, arm: str, index: int, arm_hash: str) -> RunOutput | None:
-  """The saved chunk if it belongs to arm_hash and its file is intact, else None."""
-  entry = load_manifest(directory).get(arm, {})
-  expected = entry.get("chunks", {}).get(str(index))
+def _group(arrays: dict, prefix: str) -> dict:
+  return {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+
+
+def _load(directory: str, name: str, path: str, arm_hash: str) -> dict | None:
+  """The arrays of a manifest entry `name` (a chunk index or 'segment-<i>') of an arm, if it
+  belongs to arm_hash and its file is intact, else None."""
+  entry = load_manifest(directory).get(path.split("/")[0], {})
+  expected = entry.get("chunks", {}).get(name)
   if entry.get("hash") != arm_hash or expected is None:
     return None
-  path = _chunk_path(directory, arm, index)
   try:
-    if io.file_digest(path) != expected:
+    if io.file_digest(path_of(directory, path)) != expected:
       return None
-    with open(path, "rb") as f:
+    with open(path_of(directory, path), "rb") as f:
       return _decode(f.read())
   except (OSError, ValueError):
     return None
 
 
-def save_chunk(directory: str, arm: str, index: int, arm_hash: str, out: RunOutput) -> None:
-  """Writes the chunk atomically, then records it in the manifest (atomically)."""
-  data = _encode(out)
-  io.atomic_write(_chunk_path(directory, arm, index), data)
+def path_of(directory: str, path: str) -> str:
+  return os.path.join(directory, "chunks", path + ".npz")
+
+
+def _save(directory: str, arm: str, name: str, path: str, arm_hash: str, arrays: dict,
+          drop: str | None = None) -> None:
+  """Writes the file atomically, then records it in the manifest (atomically), dropping the
+  entry `drop` and its file if given."""
+  data = _encode(arrays)
+  io.atomic_write(path_of(directory, path), data)
   manifest = load_manifest(directory)
   entry = manifest.get(arm, {})
   if entry.get("hash") != arm_hash:
     entry = {"hash": arm_hash, "chunks": {}}
-  entry["chunks"][str(index)] = hashlib.sha256(data).hexdigest()
+  entry["chunks"][name] = hashlib.sha256(data).hexdigest()
+  if drop is not None:
+    entry["chunks"].pop(drop, None)
   manifest[arm] = entry
   io.save_json(_manifest_path(directory), manifest)
+  if drop is not None and os.path.exists(path_of(directory, f"{arm}/{drop}")):
+    os.remove(path_of(directory, f"{arm}/{drop}"))
+
+
+def load_chunk(directory: str, arm: str, index: int, arm_hash: str) -> RunOutput | None:
+  """The saved chunk if it belongs to arm_hash and its file is intact, else None. Its params
+  are flat (flat_params)."""
+  arrays = _load(directory, str(index), f"{arm}/{index}", arm_hash)
+  if arrays is None:
+    return None
+  return RunOutput(loss=arrays["loss"], terms=_group(arrays, "terms."),
+                   maxcos_max=arrays["maxcos_max"], maxcos_median=arrays["maxcos_median"],
+                   maxcos_min=arrays["maxcos_min"], final=_group(arrays, "final."),
+                   params=_group(arrays, "params."), M=arrays["M"])
+
+
+def save_chunk(directory: str, arm: str, index: int, arm_hash: str, out: RunOutput) -> None:
+  """Writes the finished chunk and removes its segment file, if any."""
+  _save(directory, arm, str(index), f"{arm}/{index}", arm_hash, _arrays(out),
+        drop=f"segment-{index}")
+
+
+def save_segment(directory: str, arm: str, index: int, arm_hash: str, carry_leaves: list,
+                 logs: dict) -> None:
+  """The state of an unfinished chunk after a segment: its carry's leaves (host arrays, in
+  tree order) and the logs so far (name -> host array), replacing the previous segment."""
+  arrays = {f"carry.{i:04d}": v for i, v in enumerate(carry_leaves)}
+  arrays.update({f"logs.{k}": v for k, v in logs.items()})
+  _save(directory, arm, f"segment-{index}", f"{arm}/segment-{index}", arm_hash, arrays)
+
+
+def load_segment(directory: str, arm: str, index: int, arm_hash: str):
+  """(carry leaves, logs) of the chunk's last saved segment, or None."""
+  arrays = _load(directory, f"segment-{index}", f"{arm}/segment-{index}", arm_hash)
+  if arrays is None:
+    return None
+  carry = _group(arrays, "carry.")
+  return [carry[k] for k in sorted(carry)], _group(arrays, "logs.")

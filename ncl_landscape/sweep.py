@@ -114,12 +114,13 @@ class ChunkTrainer(NamedTuple):
   """make_trainer's pieces compiled for chunks of `size` runs, on global arrays:
   start(key_data, hyper) -> (Carry, Log); advance(intervals)(carry, key_data, hyper) ->
   (Carry, Log [size, intervals]) (the carry is donated); finish(carry, key_data, hyper, loss)
-  -> (final, params); the method's own terms are kept."""
+  -> (final, params, M); the method's own terms are kept. carry_spec: the carry's shapes
+  and shardings (to restore a saved carry)."""
   start: Callable
   advance: Callable
   finish: Callable
   intervals: int
-  method: str
+  carry_spec: object
 
 
 class _Programs:
@@ -170,7 +171,7 @@ def compile_segments(cfg: RunConfig, size: int, vmap_width: int | None = None) -
   cfg's group reuse the programs with their own variant."""
   shared, variant = shared_config(cfg)
   programs = _compiled(shared, size, vmap_width)
-  variant = _to_global(np.asarray(variant, np.int32), _replicated())
+  variant = to_global(np.asarray(variant, np.int32), _replicated())
   own = lambda log: log._replace(terms=own_terms(cfg.train.method, log.terms))
 
   def start(key_data, hyper):
@@ -187,7 +188,7 @@ def compile_segments(cfg: RunConfig, size: int, vmap_width: int | None = None) -
   def finish(carry, key_data, hyper, loss):
     return programs.finish(variant, carry, key_data, hyper, loss)
 
-  return ChunkTrainer(start, advance, finish, programs.trainer.intervals, cfg.train.method)
+  return ChunkTrainer(start, advance, finish, programs.trainer.intervals, programs.carry)
 
 
 def compile_chunks(cfg: RunConfig, size: int, vmap_width: int | None = None):
@@ -199,15 +200,16 @@ def compile_chunks(cfg: RunConfig, size: int, vmap_width: int | None = None):
   def train_chunk(key_data, hyper):
     carry, log0 = chunk.start(key_data, hyper)
     carry, logs = advance(carry, key_data, hyper)
-    log0, logs = to_host((log0, logs))
-    out = run_output(log0, logs, {}, {})
-    final, params = chunk.finish(carry, key_data, hyper, _to_global(out.loss, _split_runs()))
-    return out._replace(**to_host({"final": final, "params": params}))
+    out = run_output(*to_host((log0, logs)), {}, {})
+    final, params, M = chunk.finish(carry, key_data, hyper, to_global(out.loss))
+    return out._replace(**to_host({"final": final, "params": params, "M": M}))
   return train_chunk
 
 
-def _to_global(host: np.ndarray, sharding: NamedSharding) -> jax.Array:
-  """A global array from a host array every process holds in full."""
+def to_global(host: np.ndarray, sharding: NamedSharding | None = None) -> jax.Array:
+  """A global array from a host array every process holds in full (split over the runs
+  unless another sharding is given)."""
+  sharding = sharding or _split_runs()
   return jax.make_array_from_callback(host.shape, sharding, lambda index: host[index])
 
 
@@ -225,7 +227,7 @@ def chunk_inputs(grid: Grid, chunk: slice, size: int):
   index = np.concatenate([index, np.full(size - len(index), index[-1])])
   key_data = np.asarray(jax.random.key_data(grid.keys))[index]
   hyper = Hyper(*(np.asarray(v)[index] for v in grid.hyper))
-  return _to_global(key_data, _split_runs()), Hyper(*(_to_global(v, _split_runs())
+  return to_global(key_data, _split_runs()), Hyper(*(to_global(v, _split_runs())
                                                        for v in hyper))
 
 

@@ -47,6 +47,7 @@ class RunOutput(NamedTuple):
   maxcos_min: jax.Array
   final: dict  # name -> scalar: maxcos_*, support_*, within_bound
   params: dict  # final parameters
+  M: jax.Array | None = None  # the run's dictionary [p, d], to recompute metrics from params
 
 
 def make_optimizer(name: str, lr) -> optax.GradientTransformation:
@@ -200,6 +201,18 @@ class Log(NamedTuple):
   maxcos: metrics.MaxCosine
 
 
+def log_arrays(log: Log) -> dict:
+  """A Log as named arrays (curve name -> array), e.g. to save it."""
+  return {"loss": log.loss, "maxcos_max": log.maxcos.max, "maxcos_median": log.maxcos.median,
+          "maxcos_min": log.maxcos.min, **{f"terms.{k}": v for k, v in log.terms.items()}}
+
+
+def log_from_arrays(arrays: dict) -> Log:
+  return Log(arrays["loss"], {k[6:]: v for k, v in arrays.items() if k.startswith("terms.")},
+             metrics.MaxCosine(arrays["maxcos_max"], arrays["maxcos_median"],
+                               arrays["maxcos_min"]))
+
+
 class Trainer(NamedTuple):
   """One run in pieces, each pure in (key, hyper, variant), so a grid can train it segment
   by segment on the host and resume between segments; make_train composes them.
@@ -208,7 +221,7 @@ class Trainer(NamedTuple):
     and the unlogged first epochs (log_epochs);
   advance(carry, key, hyper, variant, intervals) -> (Carry, Log [intervals]): `intervals`
     (static) logged intervals of log_every epochs;
-  finish(carry, key, hyper, variant, loss_curve) -> (final metrics, parameters).
+  finish(carry, key, hyper, variant, loss_curve) -> (final metrics, parameters, M).
   """
   start: Callable
   advance: Callable
@@ -262,7 +275,8 @@ def make_trainer(cfg: RunConfig, method: Method | None = None) -> Trainer:
 
   def finish(carry, key, hyper, variant=None, loss_curve=None):
     run_method, _, data, _ = setup(key, hyper, variant)
-    return final_metrics(cfg, run_method, carry.state, data, loss_curve), carry.state.params
+    return (final_metrics(cfg, run_method, carry.state, data, loss_curve), carry.state.params,
+            data.M)
 
   return Trainer(start, advance, finish, n_logs)
 
@@ -288,8 +302,8 @@ def make_train(cfg: RunConfig, method: Method | None = None):
     carry, log0 = trainer.start(key, hyper, variant)
     carry, logs = trainer.advance(carry, key, hyper, variant, trainer.intervals)
     out = run_output(log0, logs, {}, {})
-    final, params = trainer.finish(carry, key, hyper, variant, out.loss)
-    return out._replace(final=final, params=params)
+    final, params, M = trainer.finish(carry, key, hyper, variant, out.loss)
+    return out._replace(final=final, params=params, M=M)
 
   return train
 

@@ -1,12 +1,24 @@
 """End to end: every binary on the smoke profile writes the result files; bad flags fail fast."""
 import csv
+import importlib
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
+from absl import flags
+
+from experiments import common
+from ncl_landscape import store
+from ncl_landscape.experiment import load_run
+from ncl_landscape.metrics import max_cosine
+
+FLAGS = flags.FLAGS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXPERIMENTS = ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "table1", "thm1", "thm2",
@@ -20,9 +32,11 @@ METHODS = {"fig1": {"ncl", "cl"}, "fig2": {"ncl", "cl"}, "fig3": {"ncl_2layer", 
                for m in ("identity", "random")},
            "table1": {"simplified_simclr", "simplified_simsiam", "simplified_simsiam_enc_pred"},
            "thm1": {"ncl_exact", "cl_exact"}, "thm2": {"dual_linear"},
-           "thm3": {"srelu_rownorm", "srelu_rownorm_10x_error", "srelu_no_norm"},
+           "thm3": {"srelu_rownorm", "srelu_rownorm_10x_error", "srelu_no_norm",
+                    "srelu_rownorm_from_solution"},
            "atlas": set(ATLAS_METHODS)}
 THEOREMS = ("thm1", "thm2", "thm3")
+GRIDS = [e for e in EXPERIMENTS if e not in THEOREMS]
 REQUIRED = ["experiment", "method", "seed", "sparsity", "mask_prob", "warm_start_c", "epochs",
             "maxcos_max", "maxcos_median", "maxcos_min", "final_loss", "status"]
 
@@ -30,6 +44,9 @@ REQUIRED = ["experiment", "method", "seed", "sparsity", "mask_prob", "warm_start
 def run(module, *args):
   return subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, capture_output=True,
                         text=True, timeout=600)
+
+
+smoke_logs = {}  # experiment -> what its smoke run logged
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +60,7 @@ def smoke_results(tmp_path_factory):
   for exp, proc in procs.items():
     _, err = proc.communicate(timeout=900)
     assert proc.returncode == 0, f"{exp}: {err[-2000:]}"
+    smoke_logs[exp] = err
   return out
 
 
@@ -69,7 +87,7 @@ def test_smoke_writes_the_contract_files(smoke_results, exp):
   assert (d / f"{exp}.png").stat().st_size > 10_000
 
 
-@pytest.mark.parametrize("exp,flag,needle", [
+BAD_FLAGS = [
     ("fig2", "--sparsities=0,0.5", "--sparsities"), ("fig2", "--sparsities=1.5", "(0, 1]"),
     ("fig2", "--mask_probs=1", "[0, 1)"), ("fig2", "--epochs=0", "--epochs"),
     ("fig2", "--seeds=two", "--seeds"), ("fig1", "--profile=huge", "--profile"),
@@ -81,15 +99,86 @@ def test_smoke_writes_the_contract_files(smoke_results, exp):
     ("thm1", "--seeds=0", "--seeds"), ("atlas", "--methods=vicreg,sgd", "--methods"),
     ("fig2", "--methods=vicreg", "does not apply"), ("fig7", "--variants=as_said", "--variants"),
     ("fig5", "--head_init=zero", "--head_init"), ("fig2", "--variants=as_run", "does not apply"),
-])
-def test_bad_flags_exit_with_one_line_and_keep_results(smoke_results, exp, flag, needle):
+    ("fig4", "--head_init=gaussian", "does not apply"),
+    ("fig2", "--segment_epochs=0", "--segment_epochs"),
+]
+
+
+@pytest.mark.parametrize("exp,flag,needle", BAD_FLAGS)
+def test_bad_flags_are_refused_before_any_compute(exp, flag, needle):
+  """In process: the binary's own settings resolution raises one message naming the flag."""
+  module = importlib.import_module(f"experiments.{exp}")
+  FLAGS.unparse_flags()
+  FLAGS([exp, flag])
+  try:
+    with pytest.raises(common.FlagError) as error:
+      module.main.resolve()
+  finally:
+    FLAGS.unparse_flags()
+  assert needle in str(error.value) and "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("exp,flag,needle", [BAD_FLAGS[1], BAD_FLAGS[12]])
+def test_a_bad_flag_exits_2_with_one_line_and_keeps_results(smoke_results, exp, flag, needle):
   before = (smoke_results / exp / "summary.csv").read_bytes()
   proc = run(f"experiments.{exp}", flag, f"--out_dir={smoke_results}")
-  assert proc.returncode != 0
-  lines = [l for l in proc.stderr.splitlines() if l.strip() and "libtpu" not in l
-           and "tpu" not in l]
+  assert proc.returncode == 2
+  lines = [l for l in proc.stderr.splitlines() if l.strip()]
   assert len(lines) == 1 and needle in lines[0], proc.stderr
   assert (smoke_results / exp / "summary.csv").read_bytes() == before
+
+
+def test_another_configuration_is_kept_and_a_deleted_figure_redrawn(smoke_results):
+  d = smoke_results / "fig4"
+  before = (d / "summary.csv").read_bytes()
+  proc = run("experiments.fig4", "--profile=smoke", "--seeds=1", f"--out_dir={smoke_results}")
+  assert proc.returncode == 2 and "--force" in proc.stderr.strip().splitlines()[-1]
+  assert (d / "summary.csv").read_bytes() == before
+  (d / "fig4.png").unlink()
+  proc = run("experiments.fig4", "--profile=smoke", f"--out_dir={smoke_results}")
+  assert proc.returncode == 0 and "figure redrawn" in proc.stderr
+  assert (d / "fig4.png").stat().st_size > 10_000 and (d / "summary.csv").read_bytes() == before
+
+
+PROGRESS = re.compile(r"(\w+)/(\w+): epoch (\d+)/(\d+), runs (\d+)/(\d+), (\d+) run-steps/s, "
+                      r"ETA (\d+)s, diverged (\d+)$")
+
+
+@pytest.mark.parametrize("exp", GRIDS)
+def test_progress_lines_and_saved_weights(smoke_results, exp):
+  """Every arm logs progress lines of the documented form; every summary row's weights load
+  with one call and give back its minimum max-cosine."""
+  lines = [PROGRESS.search(l) for l in smoke_logs[exp].splitlines()]
+  lines = [m for m in lines if m]
+  assert lines and {m.group(1) for m in lines} == {exp}
+  assert {m.group(2) for m in lines} == METHODS[exp]
+  assert all(m.group(4) == lines[0].group(4) for m in lines)
+  rows = list(csv.DictReader(open(smoke_results / exp / "summary.csv")))
+  for r in (0, len(rows) - 1):
+    run_weights = load_run(str(smoke_results / exp), r)
+    readout = run_weights.get("online/hidden/W", run_weights.get("online/W"))
+    if "online/W1" in run_weights:
+      readout = run_weights["online/W"] @ run_weights["online/W1"]
+    np.testing.assert_allclose(float(max_cosine(readout, run_weights["M"]).min),
+                               float(rows[r]["maxcos_min"]), rtol=1e-4)
+
+
+def test_ctrl_c_ends_with_one_line_and_the_rerun_resumes(tmp_path):
+  args = ["experiments.fig2", "--profile=smoke", "--epochs=60", "--segment_epochs=2",
+          "--sparsities=0.1", f"--out_dir={tmp_path}"]
+  proc = subprocess.Popen([sys.executable, "-m", *args], cwd=ROOT, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True)
+  deadline = time.time() + 300
+  while time.time() < deadline and not store.load_manifest(str(tmp_path / "fig2")).get("ncl"):
+    time.sleep(0.05)
+  proc.send_signal(signal.SIGINT)
+  _, err = proc.communicate(timeout=300)
+  assert proc.returncode == 130
+  last = err.strip().splitlines()[-1]
+  assert last.startswith("interrupted:") and "rerun the same command to resume" in last
+  assert "Traceback" not in err
+  done = run(*args)
+  assert done.returncode == 0 and "resumed at epoch" in done.stderr
 
 
 def test_atlas_logs_terms_diagnostics_and_both_starts(smoke_results):

@@ -8,9 +8,10 @@ import time
 import numpy as np
 import pytest
 
-from ncl_landscape import io, store
+from ncl_landscape import experiment, io, store
 from ncl_landscape.config import DataConfig, Hyper, ModelConfig, RunConfig, TrainConfig
-from ncl_landscape.experiment import Arm, Execution, ExistingResult, is_complete, run_experiment
+from ncl_landscape.experiment import (Arm, Execution, ExistingResult, Progress, is_complete,
+                                      load_run, run_experiment)
 from ncl_landscape.report import group_stats
 from ncl_landscape.sweep import make_grid, run_grid
 
@@ -70,8 +71,9 @@ def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
   assert not is_complete(str(resumed / "fig2"))  # ... and the run was cut short
   done = subprocess.run(_fig2(resumed), cwd=ROOT, capture_output=True, text=True, timeout=600)
   assert done.returncode == 0, done.stderr[-2000:]
-  assert "reused from disk" in done.stderr
-  assert (resumed / "fig2" / "summary.csv").read_bytes() == (ref / "fig2" / "summary.csv").read_bytes()
+  assert "reused from disk" in done.stderr or "resumed at epoch" in done.stderr
+  for name in ("summary.csv", "weights.npz"):
+    assert (resumed / "fig2" / name).read_bytes() == (ref / "fig2" / name).read_bytes(), name
 
 
 def _tiny_experiment(out_dir, lrs=(0.05,), force=False):
@@ -88,13 +90,66 @@ def test_truncated_files_are_recomputed_not_read(tmp_path):
   summary = (d / "summary.csv").read_bytes()
   (d / "summary.csv").write_bytes(summary[: len(summary) // 2])
   assert not is_complete(str(d))
-  chunk = d / "chunks" / "ncl-0.npz"
+  chunk = d / "chunks" / "ncl" / "0.npz"
   chunk.write_bytes(chunk.read_bytes()[:100])
   manifest = store.load_manifest(str(d))
   assert store.load_chunk(str(d), "ncl", 0, manifest["ncl"]["hash"]) is None
   again = _tiny_experiment(tmp_path)
   assert (d / "summary.csv").read_bytes() == summary and is_complete(str(d))
   assert [r["maxcos_min"] for r in again] == [r["maxcos_min"] for r in rows]
+
+
+def _segmented(out_dir, segment_epochs, vmap_width=None):
+  grid = make_grid(0, 2, Hyper(lr=0.05), sparsity=(0.2, 0.6))
+  cfg = SMALL.replace(train=dict(epochs=6, log_every=1))
+  return run_experiment("seg", [Arm("ncl", cfg, grid)], str(out_dir), {"settings": {}},
+                        execution=Execution(max_runs_per_call=2, vmap_width=vmap_width,
+                                            segment_epochs=segment_epochs))
+
+
+@pytest.mark.parametrize("vmap_width", [None, 1])
+def test_segments_of_any_length_give_the_one_call_result(tmp_path, vmap_width):
+  whole = run_grid(SMALL.replace(train=dict(epochs=6, log_every=1)),
+                   make_grid(0, 2, Hyper(lr=0.05), sparsity=(0.2, 0.6)), max_runs_per_call=2,
+                   vmap_width=vmap_width)
+  for segment in (1, 4, 6):
+    _segmented(tmp_path / str(segment), segment, vmap_width)
+    with np.load(tmp_path / str(segment) / "seg" / "curves.npz") as curves:
+      np.testing.assert_array_equal(curves["loss"], whole.loss)
+      np.testing.assert_array_equal(curves["maxcos_min"], whole.maxcos_min)
+    weights = load_run(str(tmp_path / str(segment) / "seg"), 3)
+    np.testing.assert_array_equal(weights["online/W"], whole.params["online"].W[3])
+    np.testing.assert_array_equal(weights["M"], whole.M[3])
+
+
+def test_an_interrupted_chunk_resumes_from_its_last_segment(tmp_path, monkeypatch):
+  _segmented(tmp_path / "ref", 1)
+  lines = []
+  real = Progress.line
+
+  def interrupt_after_two(self, *args):
+    lines.append(real(self, *args))
+    if len(lines) == 2:
+      raise KeyboardInterrupt  # after the second segment was saved
+    return lines[-1]
+
+  monkeypatch.setattr(Progress, "line", interrupt_after_two)
+  with pytest.raises(KeyboardInterrupt):
+    _segmented(tmp_path / "cut", 1)
+  monkeypatch.setattr(Progress, "line", real)
+  entries = store.load_manifest(str(tmp_path / "cut" / "seg"))["ncl"]["chunks"]
+  assert list(entries) == ["segment-0"] and "epoch 2/6" in lines[-1]
+  logged = []
+  with monkeypatch.context() as m:
+    m.setattr(experiment.logging, "info", lambda fmt, *a: logged.append(fmt % a))
+    _segmented(tmp_path / "cut", 1)
+  assert "seg/ncl: resumed at epoch 2" in logged  # chunk 0 went on from its saved segment
+  for name in ("summary.csv", "curves.npz", "weights.npz"):
+    assert (tmp_path / "cut" / "seg" / name).read_bytes() == \
+        (tmp_path / "ref" / "seg" / name).read_bytes(), name
+  chunks = store.load_manifest(str(tmp_path / "cut" / "seg"))["ncl"]["chunks"]
+  assert sorted(chunks) == ["0", "1"]  # segment files are gone once a chunk is done
+  assert sorted(os.listdir(tmp_path / "cut" / "seg" / "chunks" / "ncl")) == ["0.npz", "1.npz"]
 
 
 def test_another_configuration_keeps_the_result_unless_forced(tmp_path):
