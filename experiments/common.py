@@ -6,6 +6,7 @@ compute: a bad value exits with one line naming the flag and its allowed range.
 """
 from __future__ import annotations
 
+import logging as py_logging
 import os
 import sys
 
@@ -20,6 +21,9 @@ from ncl_landscape.experiment import (Arm, Execution, ExistingResult, claim_dire
                                       run_experiment)
 from ncl_landscape.store import digest
 from ncl_landscape.sweep import Grid, make_grid
+
+# Quiet by default: the backends JAX probes and does not find are no news to the reader.
+py_logging.getLogger("jax._src.xla_bridge").setLevel(py_logging.ERROR)
 
 PROFILES = ("smoke", "quick", "paper")
 FIDELITIES = ("as_run", "as_written")  # a figure's model as the authors' scripts ran it / as
