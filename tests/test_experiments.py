@@ -166,7 +166,12 @@ def test_progress_lines_and_saved_weights(smoke_results, exp):
 def test_ctrl_c_ends_with_one_line_and_the_rerun_resumes(tmp_path):
   args = ["experiments.fig2", "--profile=smoke", "--epochs=60", "--segment_epochs=2",
           "--sparsities=0.1", f"--out_dir={tmp_path}"]
-  proc = subprocess.Popen([sys.executable, "-m", *args], cwd=ROOT, stdout=subprocess.DEVNULL,
+  # Ctrl-C raises KeyboardInterrupt even where the test runs as a background job (which
+  # inherits SIGINT ignored), as it does in a terminal.
+  launch = ("import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler);"
+            f" sys.argv = {[args[0]] + args[1:]!r}; runpy.run_module({args[0]!r}, "
+            "run_name='__main__')")
+  proc = subprocess.Popen([sys.executable, "-c", launch], cwd=ROOT, stdout=subprocess.DEVNULL,
                           stderr=subprocess.PIPE, text=True)
   deadline = time.time() + 300
   while time.time() < deadline and not store.load_manifest(str(tmp_path / "fig2")).get("ncl"):
