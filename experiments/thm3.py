@@ -97,7 +97,9 @@ def plot(curves, path):
       ax.semilogy(curves["epochs"], curves["dist"][sel, side].T, color=f"C{side}", alpha=0.6)
       ax.plot([], [], color=f"C{side}", label=name)
     ax.axhline(float(curves["noise_floor"]), color="k", ls=":", lw=1, label="noise floor")
-    ax.set_title(f"{method}\nwarm-start error < {scale:g}/(10d), "
+    start = (f"warm-start error < {scale:g}/(10d)" if scale else
+             "starts at W = I (log scale: round 0 off the axis)")
+    ax.set_title(f"{method}\n{start}, "
                  f"{'row-normalised' if row_norm else 'no normalisation'}", fontsize=8)
     ax.set_xlabel("alternation round (0: initialisation)")
     ax.legend(fontsize=7)
