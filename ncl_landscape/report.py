@@ -482,7 +482,7 @@ def experiment_section(out_dir: str, experiment: str) -> list[str]:
                                         "each cell, diverged runs counted and excluded."),
             *([f"- Model: {provenance.fidelity_line(settings)}."]
               if provenance.fidelity_line(settings) else []),
-            *([f"- Run with options the paper's claim is not stated for ("
+            *(["- Run with options the paper's claim is not stated for ("
                + ", ".join(f"--{k}={v}" for k, v in options.items())
                + "): the verdict judges the claim against this run as it is."] if options else []),
             f"- Verdict: **{verdict}**.", *([f"- Note: {claim.note}"] if claim.note else []),

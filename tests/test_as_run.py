@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from experiments import common, fig1, fig2, fig3, fig5, fig6, fig7, table1, warm_start
+from experiments import fig1, fig2, fig3, fig5, fig6, fig7, table1, warm_start
 from ncl_landscape.config import Hyper
 from ncl_landscape.data import make_dictionary
 from ncl_landscape.methods import make_method
