@@ -22,7 +22,7 @@ from ncl_landscape.metrics import DIVERGENCE_BOUND
 from ncl_landscape.sweep import (ChunkTrainer, Grid, chunk_inputs, chunk_size, chunk_slices,
                                  compile_segments, concat_outputs, to_global, to_host)
 from ncl_landscape.train import (RunOutput, log_arrays, log_epochs, log_from_arrays,
-                                 run_output)
+                                 log_schedule, run_output)
 
 CURVE_KEYS = ("maxcos_min", "maxcos_median", "maxcos_max", "loss")
 TEMPERATURE_METHODS = ("cl", "simclr", "simclr_abs", "simclr_sq")  # read Hyper.temperature
@@ -183,8 +183,7 @@ def train_chunk(directory: str, arm: Arm, index: int, chunk: slice, size: int, d
   Returns host arrays of the chunk's runs (params flat, store.flat_params)."""
   key_data, hyper = chunk_inputs(arm.grid, chunk, size)
   spec = jax.tree_util.tree_leaves(trainer.carry_spec)
-  k = min(arm.cfg.train.log_every, arm.cfg.train.epochs)
-  unlogged = arm.cfg.train.epochs % k
+  k, unlogged, _ = log_schedule(arm.cfg)
   saved = store.load_segment(directory, arm.method, index, digest)
   if saved is None:
     carry, log0 = trainer.start(key_data, hyper)
@@ -240,7 +239,7 @@ def run_arm(directory: str, experiment: str, arm: Arm, execution: Execution) -> 
         start = time.perf_counter()
         trainer = compile_segments(arm.cfg, size, execution.vmap_width)
         trainer.advance(segment_intervals(trainer.intervals, execution.segment_epochs,
-                                          min(arm.cfg.train.log_every, arm.cfg.train.epochs)))
+                                          log_schedule(arm.cfg).every))
         logging.info("%s: compiled in %.1fs", progress.name, time.perf_counter() - start)
       out = train_chunk(directory, arm, i, chunk, size, digest, trainer,
                         execution.segment_epochs, progress)

@@ -59,16 +59,24 @@ def make_optimizer(name: str, lr) -> optax.GradientTransformation:
   return optax.adam(lr)
 
 
-def log_epochs(cfg: RunConfig) -> list[int]:
-  """The epochs (counts of completed epochs) at which curves are logged.
+class LogSchedule(NamedTuple):
+  every: int  # epochs per logged interval: log_every, at most the run
+  unlogged: int  # the first epochs, run before the first interval
+  intervals: int  # logged intervals
 
-  Epoch 0 is the initialisation (its loss is that of one batch). Then the first
-  epochs % log_every epochs run unlogged and every log_every-th epoch is logged, so
-  the last logged point is always the final epoch.
-  """
+
+def log_schedule(cfg: RunConfig) -> LogSchedule:
+  """Epoch 0 is the initialisation (its loss is that of one batch). Then the first
+  epochs % log_every epochs run unlogged and every log_every-th epoch is logged, so the
+  last logged point is always the final epoch."""
   k = min(cfg.train.log_every, cfg.train.epochs)
-  first = cfg.train.epochs % k
-  return [0] + [first + k * (i + 1) for i in range(cfg.train.epochs // k)]
+  return LogSchedule(k, cfg.train.epochs % k, cfg.train.epochs // k)
+
+
+def log_epochs(cfg: RunConfig) -> list[int]:
+  """The epochs (counts of completed epochs) at which curves are logged (log_schedule)."""
+  k, first, intervals = log_schedule(cfg)
+  return [0] + [first + k * (i + 1) for i in range(intervals)]
 
 
 def epoch_batches(key: jax.Array, n: int, batch_size: int, drop_last: bool):
@@ -234,8 +242,7 @@ def make_trainer(cfg: RunConfig, method: Method | None = None) -> Trainer:
   method of cfg's compile group to train (methods.make_method); None trains
   cfg.train.method, or `method` when given."""
   cfg.validate()
-  k = min(cfg.train.log_every, cfg.train.epochs)  # epochs per logged interval (log_epochs)
-  unlogged, n_logs = cfg.train.epochs % k, cfg.train.epochs // k
+  k, unlogged, n_logs = log_schedule(cfg)
 
   def setup(key, hyper, variant):
     run_method = method or make_method(cfg, variant)
