@@ -22,7 +22,7 @@ install: $(PY)
 	@$(PY) -c "import jax; print('jax', jax.__version__, 'backend', jax.default_backend())"
 
 test: install
-	$(PY) -m pytest tests
+	$(PY) -m pytest -n auto --dist loadfile tests
 
 figures: install
 	@profile=$${PROFILE:-$$($(PY) -c "import jax; print('quick' if jax.default_backend() == 'cpu' else 'paper')")}; \

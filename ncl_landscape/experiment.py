@@ -20,7 +20,8 @@ from ncl_landscape import io, provenance, store
 from ncl_landscape.config import RunConfig
 from ncl_landscape.metrics import DIVERGENCE_BOUND
 from ncl_landscape.sweep import (ChunkTrainer, Grid, chunk_inputs, chunk_size, chunk_slices,
-                                 compile_segments, concat_outputs, to_global, to_host)
+                                 compile_segments, concat_outputs, distinct_runs, same_runs,
+                                 to_global, to_host)
 from ncl_landscape.train import (RunOutput, log_arrays, log_epochs, log_from_arrays,
                                  log_schedule, run_output)
 
@@ -225,7 +226,10 @@ def train_chunk(directory: str, arm: Arm, index: int, chunk: slice, size: int, d
 
 
 def run_arm(directory: str, experiment: str, arm: Arm, execution: Execution) -> RunOutput:
-  """Trains (or reloads) every chunk of the arm, segment by segment, logging progress."""
+  """Trains (or reloads) every chunk of the arm's distinct runs (sweep.distinct_runs),
+  segment by segment, logging progress; returns every run of the grid."""
+  grid, index = distinct_runs(arm.cfg, arm.grid)
+  arm = arm._replace(grid=grid)
   runs = len(arm.grid.points)
   size = chunk_size(runs, execution.max_runs_per_call, execution.vmap_width)
   chunks = chunk_slices(runs, size)
@@ -248,7 +252,7 @@ def run_arm(directory: str, experiment: str, arm: Arm, execution: Execution) -> 
     else:
       logging.info("%s: chunk %d/%d reused from disk", progress.name, i + 1, len(chunks))
     outputs.append(out)
-  return concat_outputs(outputs)
+  return jax.tree_util.tree_map(lambda v: v[index], concat_outputs(outputs))
 
 
 def _union(outputs: list[RunOutput], field: str, prefix: str) -> dict:
@@ -327,6 +331,9 @@ def run_experiment(experiment: str, arms: list[Arm], out_dir: str, config: dict,
       logging.info("%s: complete for this configuration, skipped", experiment)
     return io.load_summary(summary_path)
 
+  same = sorted({group for arm in arms for group in same_runs(arm.cfg, arm.grid)})
+  if same:
+    config = {**config, "settings": {**config.get("settings", {}), "same_runs": same}}
   outputs = [run_arm(directory, experiment, arm, execution) for arm in arms]
   rows = [row for arm, out in zip(arms, outputs) for row in summary_rows(experiment, arm, out)]
   if jax.process_index() != 0:

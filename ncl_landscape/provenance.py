@@ -24,8 +24,9 @@ def _values(v) -> str:
 
 
 def run_caption(settings: dict) -> str:
-  """e.g. 'profile quick, 3 seeds, 2000 epochs, lr 0.025, sparsity 0.1/0.2/0.3, mask prob 0.5,
-  c 1; options --cl_masks=independent'."""
+  """e.g. 'profile quick, 3 seeds, 2000 epochs, lr 0.025, sparsity 0.1/0.2/0.3 (0.1/0.2:
+  the same runs, as they draw the same latents), mask prob 0.5, c 1; options
+  --cl_masks=independent'."""
   parts = [f"profile {settings.get('profile')}"]
   for key, name in (("seeds", "seeds"), ("epochs", "epochs"), ("lr", "lr"),
                     ("sparsities", "sparsity"), ("mask_probs", "mask prob"),
@@ -34,6 +35,9 @@ def run_caption(settings: dict) -> str:
     if value is not None:
       parts.append(f"{value} {name}" if key in ("seeds", "epochs") else
                    f"{name} {_values(value)}")
+      if key == "sparsities":
+        parts[-1] += "".join(f" ({_values(list(group))}: the same runs, as they draw the same "
+                             "latents)" for group in settings.get("same_runs") or ())
   caption = ", ".join(parts)
   options = settings.get("options") or {}
   if options:

@@ -29,6 +29,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from ncl_landscape.config import Hyper, RunConfig
+from ncl_landscape.data import latent_identity
 from ncl_landscape.methods import own_terms, shared_config
 from ncl_landscape.train import RunOutput, make_trainer, run_output
 
@@ -56,6 +57,30 @@ def make_grid(base_seed: int, seeds: int, base: Hyper, **swept: Sequence[float])
   keys = jax.vmap(lambda s: jax.random.fold_in(root, s))(jnp.array([p["seed"] for p in points]))
   hyper = Hyper(*(jnp.array([p[f] for p in points], jnp.float32) for f in Hyper._fields))
   return Grid(keys=keys, hyper=hyper, points=points)
+
+
+def _run_identity(cfg: RunConfig, point: dict) -> tuple:
+  return (point["seed"], latent_identity(cfg.data, point["sparsity"]),
+          *(point[f] for f in Hyper._fields if f != "sparsity"))
+
+
+def distinct_runs(cfg: RunConfig, grid: Grid) -> tuple[Grid, np.ndarray]:
+  """The grid's distinct runs, and for every run of the grid its index among them. Runs of
+  the same seed and scalars whose sparsities draw the same data (data.latent_identity) are
+  one run: it is trained once and reported under every label."""
+  first: dict[tuple, int] = {}
+  index = np.array([first.setdefault(_run_identity(cfg, p), len(first)) for p in grid.points])
+  rows = np.unique(index, return_index=True)[1]
+  return Grid(grid.keys[rows], Hyper(*(v[rows] for v in grid.hyper)),
+              [grid.points[r] for r in rows]), index
+
+
+def same_runs(cfg: RunConfig, grid: Grid) -> list[tuple[float, ...]]:
+  """The groups of two or more swept sparsities that draw the same data, e.g. [(0.1, 0.2)]."""
+  groups: dict = {}
+  for s in dict.fromkeys(p["sparsity"] for p in grid.points):
+    groups.setdefault(latent_identity(cfg.data, s), []).append(s)
+  return [tuple(g) for g in groups.values() if len(g) > 1]
 
 
 def run_mesh() -> Mesh:
@@ -244,8 +269,11 @@ def concat_outputs(outputs: list[RunOutput]) -> RunOutput:
 
 def run_grid(cfg: RunConfig, grid: Grid, max_runs_per_call: int | None = None,
              vmap_width: int | None = None) -> RunOutput:
-  """Trains every run of the grid; returns host (NumPy) arrays [R, ...]."""
-  runs = len(grid.points)
+  """Trains every distinct run of the grid (distinct_runs); returns host (NumPy) arrays
+  [R, ...] of every run."""
+  distinct, index = distinct_runs(cfg, grid)
+  runs = len(distinct.points)
   size = chunk_size(runs, max_runs_per_call, vmap_width)
   trainer = compile_chunks(cfg, size, vmap_width)
-  return concat_outputs([run_chunk(trainer, grid, c, size) for c in chunk_slices(runs, size)])
+  out = concat_outputs([run_chunk(trainer, distinct, c, size) for c in chunk_slices(runs, size)])
+  return jax.tree_util.tree_map(lambda v: v[index], out)

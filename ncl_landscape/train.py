@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ncl_landscape import augment, metrics, rules
+from ncl_landscape import augment, metrics, permute, rules
 from ncl_landscape.config import Hyper, RunConfig
 from ncl_landscape.data import Dataset, sample_dataset
 from ncl_landscape.methods import Method, Phase, make_method
@@ -81,7 +81,7 @@ def log_epochs(cfg: RunConfig) -> list[int]:
 
 def epoch_batches(key: jax.Array, n: int, batch_size: int, drop_last: bool):
   """A shuffled epoch as ([S, B] sample indices, [S, B] weights in {0, 1})."""
-  perm = jax.random.permutation(key, n)
+  perm = permute.permutation(key, n)  # jax.random.permutation's, sorted faster
   steps = n // batch_size if drop_last else -(-n // batch_size)
   total = steps * batch_size
   if total <= n:

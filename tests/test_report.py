@@ -131,6 +131,9 @@ def test_what_ran_names_the_options_and_the_reading():
   assert provenance.run_caption(s) == ("profile quick, 3 seeds, 400 epochs, lr 0.025, sparsity "
                                        "0.1/0.3, mask prob 0.5; options --cl_masks=independent")
   assert "CL masks `independent` (as written)" in provenance.fidelity_line(s)
+  s.update(sparsities=[0.1, 0.2, 0.3], same_runs=[[0.1, 0.2]])
+  assert ("sparsity 0.1/0.2/0.3 (0.1/0.2: the same runs, as they draw the same latents), mask "
+          "prob 0.5") in provenance.run_caption(s)
 
 
 def _atlas_rows(method, c, value, status="ok", collapse="0", commutator=""):

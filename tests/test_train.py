@@ -138,3 +138,21 @@ def test_training_lowers_both_losses():
     cfg = SMALL.replace(train=dict(method=method, epochs=20, log_every=1))
     out = run_grid(cfg, make_grid(0, 2, Hyper(lr=0.05), sparsity=(0.2,)))
     assert (out.loss[:, -1] < out.loss[:, 0]).all(), method
+
+
+def test_sparsities_that_draw_the_same_latents_are_trained_once():
+  cfg = SMALL.replace(data=dict(d=10))  # fixed counts: 0.1 and 0.2 both draw one -1 and one +1
+  grid = make_grid(0, 2, Hyper(lr=0.05), sparsity=(0.1, 0.2, 0.3))
+  distinct, index = sweep.distinct_runs(cfg, grid)
+  assert len(distinct.points) == 4 and list(index) == [0, 0, 1, 2, 2, 3]
+  assert sweep.same_runs(cfg, grid) == [(0.1, 0.2)]
+  out = run_grid(cfg, grid, vmap_width=1)
+  alone = run_grid(cfg, make_grid(0, 2, Hyper(lr=0.05), sparsity=(0.2,)), vmap_width=1)
+  for name in ("loss", "maxcos_min"):
+    np.testing.assert_array_equal(getattr(out, name)[0::3], getattr(out, name)[1::3])
+    np.testing.assert_array_equal(getattr(out, name)[1::3], getattr(alone, name))
+  np.testing.assert_array_equal(out.params["online"].W[1::3], alone.params["online"].W)
+  assert not np.array_equal(out.loss[1::3], out.loss[2::3])
+  bernoulli = cfg.replace(data=dict(latent="bernoulli"))
+  assert len(sweep.distinct_runs(bernoulli, grid)[0].points) == 6
+  assert sweep.same_runs(bernoulli, grid) == []
