@@ -7,7 +7,7 @@ JAX_EXTRA ?=
 # FORCE=1 replaces complete results of another configuration (else they are kept).
 OUT ?= results
 FORCE ?=
-EXPERIMENTS ?= fig1 fig2 fig3 fig4 fig5 fig6 fig7 table1 thm1 thm2 thm3 atlas
+EXPERIMENTS ?= fig1 fig2 fig3 fig4 fig5 fig6 fig7 table1 thm1 thm2 thm3 atlas rescue
 
 .PHONY: install test figures bench clean
 

@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 from absl import app, flags, logging
 
-from ncl_landscape import augment, io, permute
+from ncl_landscape import augment, disk, permute
 from ncl_landscape.config import Hyper, RunConfig, TrainConfig
 from ncl_landscape.data import sample_dataset
 from ncl_landscape.methods import make_method
@@ -189,10 +189,10 @@ def main(argv):
       "steps_per_epoch": cfg.steps_per_epoch, "grid": grid, "per_run_loop": loop,
       "speedup": grid["run_steps_per_s"] / loop["run_steps_per_s"],
       "floor": floor, "step_over_floor": grid["run_steps_per_s"] / floor["run_steps_per_s"],
-      "compile_group": group, "environment": io.environment(),
+      "compile_group": group, "environment": disk.environment(),
   }
   path = os.path.join(FLAGS.out_dir, "bench.json")
-  io.save_json(path, result)
+  disk.save_json(path, result)
   print(f"{backend}: grid {grid['run_steps_per_s']:,.0f} run-steps/s "
         f"(compile {grid['compile_s']:.1f}s), per-run loop {loop['run_steps_per_s']:,.0f} "
         f"run-steps/s, speedup x{result['speedup']:.1f}; floor {floor['run_steps_per_s']:,.0f} "

@@ -74,6 +74,13 @@ flags.DEFINE_string("variants", None,
                     "20) and/or as_written (the text: no predictor, c = 2); default both.")
 
 flags.DEFINE_string("methods", None, "Atlas: comma-separated method names (default: all).")
+flags.DEFINE_string("mechanisms", None,
+                    "Rescue map: comma-separated mechanisms (default: all of the binary's).")
+flags.DEFINE_string("widths", None,
+                    "Rescue map: comma-separated encoder widths m (integers >= 1).")
+flags.DEFINE_string("recovered_at", None,
+                    "Rescue map: the final minimum max-cosine in (0, 1] that counts as "
+                    "recovered (default 0.8).")
 
 FLAGS = flags.FLAGS
 
@@ -123,6 +130,23 @@ def _list_flag(name: str, value: str | None, default: tuple[str, ...],
   return chosen
 
 
+def _widths_flag(value: str) -> tuple[int, ...]:
+  widths = tuple(_int_flag("widths", v.strip(), 1) for v in value.split(",") if v.strip())
+  if not widths:
+    raise FlagError("--widths must list at least one integer >= 1")
+  return widths
+
+
+def _fraction_flag(value: str) -> float:
+  try:
+    parsed = float(value)
+  except ValueError:
+    parsed = float("nan")
+  if not 0 < parsed <= 1:
+    raise FlagError(f"--recovered_at must be a number in (0, 1]; got {value!r}")
+  return parsed
+
+
 def _methods_flag(value: str | None) -> tuple[str, ...]:
   """--methods: a comma-separated list of known method names (default: every method)."""
   return _list_flag("methods", value, methods(), methods())
@@ -170,7 +194,16 @@ def resolve_settings(profiles: dict, uses: tuple[str, ...] = ()) -> dict:
     settings["variants"] = _list_flag("variants", FLAGS.variants, FIDELITIES, FIDELITIES)
   elif FLAGS.variants is not None:
     raise FlagError("--variants does not apply to this experiment")
-  for name in (u for u in uses if u not in ("methods", "variants")):
+  known = settings.get("mechanisms", ())
+  for name, parse in (("mechanisms", lambda v: _list_flag("mechanisms", v, known, known)),
+                      ("widths", _widths_flag), ("recovered_at", _fraction_flag)):
+    if name in uses:
+      settings[name] = settings[name] if getattr(FLAGS, name) is None else parse(
+          getattr(FLAGS, name))
+    elif getattr(FLAGS, name) is not None:
+      raise FlagError(f"--{name} does not apply to this experiment")
+  for name in (u for u in uses if u not in ("methods", "variants", "mechanisms", "widths",
+                                            "recovered_at")):
     value = getattr(FLAGS, name)
     settings[name] = (settings.get(name) if value is None
                       else _choice_flag(name, value, choices[name]))
@@ -181,7 +214,7 @@ def resolve_settings(profiles: dict, uses: tuple[str, ...] = ()) -> dict:
 # Flags that change what is computed (the others say where and how it runs).
 RESULT_FLAGS = ("seeds", "epochs", "log_every", "lr", "base_seed", "sparsities", "mask_probs",
                 "warm_start_c", "latent", "cl_masks", "batch_norm", "one_hot_sign", "head_init",
-                "variants", "methods")
+                "variants", "methods", "mechanisms", "widths", "recovered_at")
 
 
 def settings_or_exit(profiles: dict, uses: tuple[str, ...] = ()) -> dict:

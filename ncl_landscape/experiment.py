@@ -16,7 +16,7 @@ import jax
 import numpy as np
 from absl import logging
 
-from ncl_landscape import io, provenance, store
+from ncl_landscape import disk, provenance, store
 from ncl_landscape.config import RunConfig
 from ncl_landscape.metrics import DIVERGENCE_BOUND
 from ncl_landscape.sweep import (ChunkTrainer, Grid, chunk_inputs, chunk_size, chunk_slices,
@@ -78,9 +78,9 @@ def is_complete(directory: str, expected_hash: str | None = None) -> bool:
   result files (summary.csv, curves.npz and those config.json lists) still have the
   digests config.json recorded."""
   try:
-    config = io.load_json(os.path.join(directory, "config.json"))
+    config = disk.load_json(os.path.join(directory, "config.json"))
     recorded = config.get("files", {})
-    files = {name: io.file_digest(os.path.join(directory, name))
+    files = {name: disk.file_digest(os.path.join(directory, name))
              for name in set(RESULT_FILES) | set(recorded)}
   except (OSError, ValueError):
     return False
@@ -124,7 +124,7 @@ def claim_directory(directory: str, expected_hash: str, force: bool) -> bool:
   force; the message says what is there and how to keep or replace it."""
   if not is_complete(directory):
     return False
-  config = io.load_json(os.path.join(directory, "config.json"))
+  config = disk.load_json(os.path.join(directory, "config.json"))
   if config.get("hash") == expected_hash:
     return True
   if force:
@@ -289,19 +289,19 @@ def save_results(directory: str, experiment: str, config: dict, rows: list[dict]
     os.remove(config_path)  # the directory is incomplete until the new config lands
   curves_path = os.path.join(directory, "curves.npz")
   caption = provenance.run_caption(config.get("settings", {}))
-  io.save_curves(curves_path, **curves, caption=np.array(caption))
-  io.save_summary(os.path.join(directory, "summary.csv"), rows)
+  disk.save_curves(curves_path, **curves, caption=np.array(caption))
+  disk.save_summary(os.path.join(directory, "summary.csv"), rows)
   for name, table in (tables or {}).items():
-    io.save_csv(os.path.join(directory, name), table)
+    disk.save_csv(os.path.join(directory, name), table)
   files = RESULT_FILES
   if weights is not None:
-    io.save_curves(os.path.join(directory, WEIGHTS), **weights)
+    disk.save_curves(os.path.join(directory, WEIGHTS), **weights)
     files += (WEIGHTS,)
   if plot is not None:
-    plot(io.load_curves(curves_path), os.path.join(directory, f"{experiment}.png"))
-  io.save_json(config_path, {
-      "experiment": experiment, **config, "environment": io.environment(),
-      "files": {name: io.file_digest(os.path.join(directory, name)) for name in files},
+    plot(disk.load_curves(curves_path), os.path.join(directory, f"{experiment}.png"))
+  disk.save_json(config_path, {
+      "experiment": experiment, **config, "environment": disk.environment(),
+      "files": {name: disk.file_digest(os.path.join(directory, name)) for name in files},
       "complete": True})
 
 
@@ -325,11 +325,11 @@ def run_experiment(experiment: str, arms: list[Arm], out_dir: str, config: dict,
   if claim_directory(directory, experiment_hash, force):
     png = os.path.join(directory, f"{experiment}.png")
     if plot is not None and not os.path.exists(png):
-      plot(io.load_curves(os.path.join(directory, "curves.npz")), png)
+      plot(disk.load_curves(os.path.join(directory, "curves.npz")), png)
       logging.info("%s: complete for this configuration; its figure redrawn", experiment)
     else:
       logging.info("%s: complete for this configuration, skipped", experiment)
-    return io.load_summary(summary_path)
+    return disk.load_summary(summary_path)
 
   same = sorted({group for arm in arms for group in same_runs(arm.cfg, arm.grid)})
   if same:

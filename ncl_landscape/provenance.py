@@ -30,7 +30,7 @@ def run_caption(settings: dict) -> str:
   parts = [f"profile {settings.get('profile')}"]
   for key, name in (("seeds", "seeds"), ("epochs", "epochs"), ("lr", "lr"),
                     ("sparsities", "sparsity"), ("mask_probs", "mask prob"),
-                    ("warm_start_c", "c")):
+                    ("warm_start_c", "c"), ("widths", "m")):
     value = settings.get(key)
     if value is not None:
       parts.append(f"{value} {name}" if key in ("seeds", "epochs") else

@@ -12,7 +12,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from ncl_landscape import io, provenance
+from ncl_landscape import disk, provenance, rescue
 from ncl_landscape.atlas_plots import init_label as label
 from ncl_landscape.experiment import is_complete
 from ncl_landscape.verdicts import (DIGITS, Check, MissingArm, Stat, check, fmt, group_stats,
@@ -240,6 +240,7 @@ class Results(NamedTuple):
   rows: list[dict]  # summary.csv (at the figures' mask probability)
   curves: dict  # curves.npz
   theory: list[dict]  # theory.csv, for the theorem binaries
+  settings: dict = {}  # config.json's settings
 
 
 def theory_table(res: Results) -> list[str]:
@@ -452,6 +453,18 @@ CLAIMS = {
                    "BN, independent masks, Bernoulli latents (so `cl` here lacks the BN and "
                    "dependent masks that make Figure 2's CL succeed). Ranked by the random-start "
                    "column; mean +- std over seeds and sparsities."),
+    "rescue": Claim("Rescue map: from how far a start each mechanism recovers (beyond the "
+                    "paper)",
+                    "not tested: the paper's positive results are single points (a predictor "
+                    "from c = 1, row normalisation from c = 2, nothing from a random start).",
+                    lambda res: rescue.summary(res.curves, tuple(res.settings.get(
+                        "mechanisms", ())), res.settings.get("recovered_at",
+                                                             rescue.RECOVERED_AT)),
+                    "Every mechanism on the authors' data (fixed-count latents, mask probability "
+                    "0.5); NCL, its normalised variants and the dimension-contrastive criteria "
+                    "without BN, the predictor NCL, Simplified-SimSiam and CL with BN, CL with "
+                    "the dependent masks it ran with. The start is measured per run: at m > d "
+                    "the warm start draws atoms with replacement, so an atom can be missed."),
 }
 
 
@@ -462,15 +475,15 @@ def experiment_section(out_dir: str, experiment: str) -> list[str]:
   if not is_complete(directory):
     return lines + ["Not run (or incomplete): no finished results in "
                     f"`{directory}`.", ""]
-  config = io.load_json(os.path.join(directory, "config.json"))
-  rows = io.load_summary(os.path.join(directory, "summary.csv"))
+  config = disk.load_json(os.path.join(directory, "config.json"))
+  rows = disk.load_summary(os.path.join(directory, "summary.csv"))
   env = config["environment"]
   settings = config.get("settings", {})
-  curves = io.load_curves(os.path.join(directory, "curves.npz"))
+  curves = disk.load_curves(os.path.join(directory, "curves.npz"))
   theory_path = os.path.join(directory, "theory.csv")
-  theory = io.load_summary(theory_path) if os.path.exists(theory_path) else []
+  theory = disk.load_summary(theory_path) if os.path.exists(theory_path) else []
   try:
-    verdict, table = claim.judge(Results(rows, curves, theory))
+    verdict, table = claim.judge(Results(rows, curves, theory, settings))
   except MissingArm as e:
     verdict, table = f"error: {e}", []
   if settings.get("profile") == "smoke":
@@ -505,5 +518,5 @@ def write_report(out_dir: str, experiments: list[str] | None = None) -> str:
   for experiment in experiments or list(CLAIMS):
     lines += experiment_section(out_dir, experiment)
   path = os.path.join(out_dir, "REPORT.md")
-  io.atomic_write(path, "\n".join(lines).encode())
+  disk.atomic_write(path, "\n".join(lines).encode())
   return path

@@ -11,14 +11,14 @@ file, so a results folder does not grow with the epochs.
 from __future__ import annotations
 
 import hashlib
-import io as _io
+import io
 import json
 import os
 
 import jax
 import numpy as np
 
-from ncl_landscape import io
+from ncl_landscape import disk
 from ncl_landscape.train import RunOutput
 
 MANIFEST = "manifest.json"
@@ -35,7 +35,7 @@ def _manifest_path(directory: str) -> str:
 
 def load_manifest(directory: str) -> dict:
   try:
-    return io.load_json(_manifest_path(directory))
+    return disk.load_json(_manifest_path(directory))
   except (OSError, ValueError):
     return {}
 
@@ -59,13 +59,13 @@ def _arrays(out: RunOutput) -> dict[str, np.ndarray]:
 
 
 def _encode(arrays: dict) -> bytes:
-  buf = _io.BytesIO()
+  buf = io.BytesIO()
   np.savez(buf, **arrays)
   return buf.getvalue()
 
 
 def _decode(data: bytes) -> dict[str, np.ndarray]:
-  with np.load(_io.BytesIO(data), allow_pickle=False) as f:
+  with np.load(io.BytesIO(data), allow_pickle=False) as f:
     return dict(f)
 
 
@@ -81,7 +81,7 @@ def _load(directory: str, name: str, path: str, arm_hash: str) -> dict | None:
   if entry.get("hash") != arm_hash or expected is None:
     return None
   try:
-    if io.file_digest(path_of(directory, path)) != expected:
+    if disk.file_digest(path_of(directory, path)) != expected:
       return None
     with open(path_of(directory, path), "rb") as f:
       return _decode(f.read())
@@ -98,7 +98,7 @@ def _save(directory: str, arm: str, name: str, path: str, arm_hash: str, arrays:
   """Writes the file atomically, then records it in the manifest (atomically), dropping the
   entry `drop` and its file if given."""
   data = _encode(arrays)
-  io.atomic_write(path_of(directory, path), data)
+  disk.atomic_write(path_of(directory, path), data)
   manifest = load_manifest(directory)
   entry = manifest.get(arm, {})
   if entry.get("hash") != arm_hash:
@@ -107,7 +107,7 @@ def _save(directory: str, arm: str, name: str, path: str, arm_hash: str, arrays:
   if drop is not None:
     entry["chunks"].pop(drop, None)
   manifest[arm] = entry
-  io.save_json(_manifest_path(directory), manifest)
+  disk.save_json(_manifest_path(directory), manifest)
   if drop is not None and os.path.exists(path_of(directory, f"{arm}/{drop}")):
     os.remove(path_of(directory, f"{arm}/{drop}"))
 

@@ -14,7 +14,7 @@ import pytest
 from absl import flags
 
 from experiments import common
-from ncl_landscape import store
+from ncl_landscape import disk, rescue, store
 from ncl_landscape.experiment import load_run
 from ncl_landscape.metrics import max_cosine
 
@@ -22,9 +22,11 @@ FLAGS = flags.FLAGS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXPERIMENTS = ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "table1", "thm1", "thm2",
-               "thm3", "atlas"]
+               "thm3", "atlas", "rescue"]
 ATLAS_METHODS = ("vicreg", "directpred", "simclr_sq")  # one per kind of method, to keep it short
-EXTRA_ARGS = {"atlas": [f"--methods={','.join(ATLAS_METHODS)}"]}
+RESCUE_MECHANISMS = ("ncl_pred", "byol", "cl")  # a predictor, an EMA rule, a contrastive loss
+EXTRA_ARGS = {"atlas": [f"--methods={','.join(ATLAS_METHODS)}"],
+              "rescue": [f"--mechanisms={','.join(RESCUE_MECHANISMS)}"]}
 METHODS = {"fig1": {"ncl", "cl"}, "fig2": {"ncl", "cl"}, "fig3": {"ncl_2layer", "ncl_2layer_product"},
            "fig4": {"ncl_warm"}, "fig5": {"ncl_warm_pred"}, "fig6": {"ncl_pred"},
            "fig7": {"ncl_warm_rownorm", "ncl_warm_colnorm"} | {
@@ -34,7 +36,7 @@ METHODS = {"fig1": {"ncl", "cl"}, "fig2": {"ncl", "cl"}, "fig3": {"ncl_2layer", 
            "thm1": {"ncl_exact", "cl_exact"}, "thm2": {"dual_linear"},
            "thm3": {"srelu_rownorm", "srelu_rownorm_10x_error", "srelu_no_norm",
                     "srelu_rownorm_from_solution"},
-           "atlas": set(ATLAS_METHODS)}
+           "atlas": set(ATLAS_METHODS), "rescue": {f"{m}_m10" for m in RESCUE_MECHANISMS}}
 THEOREMS = ("thm1", "thm2", "thm3")
 GRIDS = [e for e in EXPERIMENTS if e not in THEOREMS]
 REQUIRED = ["experiment", "method", "seed", "sparsity", "mask_prob", "warm_start_c", "epochs",
@@ -100,7 +102,9 @@ BAD_FLAGS = [
     ("fig2", "--methods=vicreg", "does not apply"), ("fig7", "--variants=as_said", "--variants"),
     ("fig5", "--head_init=zero", "--head_init"), ("fig2", "--variants=as_run", "does not apply"),
     ("fig4", "--head_init=gaussian", "does not apply"),
-    ("fig2", "--segment_epochs=0", "--segment_epochs"),
+    ("fig2", "--segment_epochs=0", "--segment_epochs"), ("rescue", "--widths=10,0", "--widths"),
+    ("rescue", "--mechanisms=ncl,sgd", "--mechanisms"),
+    ("rescue", "--recovered_at=1.5", "(0, 1]"), ("fig2", "--widths=10", "does not apply"),
 ]
 
 
@@ -184,6 +188,16 @@ def test_ctrl_c_ends_with_one_line_and_the_rerun_resumes(tmp_path):
   assert "Traceback" not in err
   done = run(*args)
   assert done.returncode == 0 and "resumed at epoch" in done.stderr
+
+
+def test_rescue_draws_the_map_and_the_scatter_and_reports_borders(smoke_results):
+  d = smoke_results / "rescue"
+  assert (d / "rescue_scatter.png").stat().st_size > 10_000
+  with np.load(d / "curves.npz") as curves:
+    assert sorted(set(curves["warm_start_c"])) == [0.0, 1.0]  # the random start and c = 1
+  verdict, lines = rescue.summary(disk.load_curves(str(d / "curves.npz")), RESCUE_MECHANISMS)
+  assert f"of {len(RESCUE_MECHANISMS)} mechanisms rescue" in verdict
+  assert any(line.startswith("| ncl_pred |") for line in lines)
 
 
 def test_atlas_logs_terms_diagnostics_and_both_starts(smoke_results):

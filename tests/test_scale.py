@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from ncl_landscape import experiment, io, store
+from ncl_landscape import disk, experiment, store
 from ncl_landscape.config import DataConfig, Hyper, ModelConfig, RunConfig, TrainConfig
 from ncl_landscape.experiment import (Arm, Execution, ExistingResult, Progress, is_complete,
                                       load_run, run_experiment)
@@ -172,7 +172,7 @@ def test_forced_nan_run_is_marked_and_left_out_of_means(tmp_path):
   status = {(r["seed"], r["lr"]): r["status"] for r in rows}
   assert status[(0, 0.05)] == status[(1, 0.05)] == "ok"
   assert status[(0, 1e4)] == status[(1, 1e4)] == "diverged"
-  saved = io.load_summary(str(tmp_path / "tiny" / "summary.csv"))
+  saved = disk.load_summary(str(tmp_path / "tiny" / "summary.csv"))
   stats = group_stats(saved, ("lr",), "maxcos_min")
   assert stats[("10000",)].ok == 0 and stats[("10000",)].diverged == 2
   ok = [float(r["maxcos_min"]) for r in saved if r["status"] == "ok"]

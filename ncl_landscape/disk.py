@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import importlib.metadata
-import io as _io
+import io
 import json
 import math
 import os
@@ -92,7 +92,7 @@ def save_csv(path: str, rows: list[dict], first: tuple[str, ...] = ()) -> None:
   columns = list(first)
   for row in rows:
     columns += [k for k in row if k not in columns]
-  buf = _io.StringIO()
+  buf = io.StringIO()
   writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
   writer.writeheader()
   for row in rows:
@@ -106,7 +106,7 @@ def load_summary(path: str) -> list[dict]:
 
 
 def save_curves(path: str, **arrays) -> None:
-  buf = _io.BytesIO()
+  buf = io.BytesIO()
   np.savez_compressed(buf, **arrays)
   atomic_write(path, buf.getvalue())
 

@@ -1,0 +1,82 @@
+"""The rescue map (beyond the paper): from how far a start does each mechanism still recover
+the dictionary, and do width or sparsity move that border?
+
+  python -m experiments.rescue --profile=quick
+  python -m experiments.rescue --mechanisms=ncl_pred,ncl_rownorm --widths=10,50
+
+Rows are mechanisms (NCL as run; with a predictor; with row or column normalisation;
+BYOL-EMA, DirectPred, DirectCopy; Simplified-SimSiam; CL as run; VICReg; Barlow Twins);
+each trains, per encoder width m (static), one grid of seeds x sparsities x starts, the
+start a traced scalar: c = 0 is the random start, c > 0 the authors' warm start (atoms
+plus N(0, p^-c) noise; its initial minimum max-cosine is near 1 / sqrt(1 + p^(1-c)),
+measured per run). The fixed-count latents of the authors' code, mask probability 0.5.
+A run is recovered when its final minimum max-cosine reaches --recovered_at; the border
+of a (mechanism, width, sparsity) is the farthest start from which at least half the
+seeds are recovered, with every closer start rescued too (ncl_landscape/rescue.py).
+Writes rescue.png (the map, one panel per sparsity and width) and rescue_scatter.png
+(final against initial minimum max-cosine per mechanism; above the diagonal = improved).
+"""
+from __future__ import annotations
+
+import functools
+
+from absl import app
+
+from experiments import common
+from ncl_landscape import rescue_plots
+from ncl_landscape.experiment import Arm
+from ncl_landscape.rescue import arm_name
+
+# mechanism -> its configuration on top of the NCL base (as run: no BN, independent masks)
+MECHANISMS = {
+    "ncl": {},
+    "ncl_pred": dict(model=dict(predictor="linear_bias", batch_norm=True, normalize_repr=True)),
+    "ncl_rownorm": dict(train=dict(weight_norm="row")),
+    "ncl_colnorm": dict(train=dict(weight_norm="column")),
+    "byol": dict(train=dict(method="byol")),
+    "directpred": dict(train=dict(method="directpred")),
+    "directcopy": dict(train=dict(method="directcopy")),
+    "simsiam": dict(model=dict(batch_norm=True), train=dict(method="simsiam")),
+    "cl": dict(model=dict(batch_norm=True),
+               train=dict(method="cl", mask="dependent", drop_last=True)),
+    "vicreg": dict(train=dict(method="vicreg")),
+    "barlow_twins": dict(train=dict(method="barlow_twins")),
+}
+_GRID = dict(latent="fixed_count", mask_probs=(0.5,), sparsities=(0.1, 0.3),
+             widths=(10, 20, 50, 100), mechanisms=tuple(MECHANISMS), recovered_at=0.8)
+PROFILES = {
+    "smoke": dict(_GRID, seeds=1, epochs=2, log_every=1, lr=0.025, sparsities=(0.1,),
+                  widths=(10,), warm_start_c=(1.0,)),
+    "quick": dict(_GRID, seeds=2, epochs=150, log_every=15, lr=0.025, widths=(10, 50),
+                  warm_start_c=(0.5, 1.0, 1.5, 2.0)),
+    "paper": dict(_GRID, seeds=5, epochs=8000, log_every=80, lr=0.005,
+                  warm_start_c=(0.4, 0.6, 0.8, 1.0, 1.25, 1.5, 2.0)),
+}
+USES = ("mechanisms", "widths", "recovered_at")
+
+
+def make_arms(s: dict) -> list[Arm]:
+  grid = common.sparsity_grid(s, warm_start_c=(0.0,) + tuple(s["warm_start_c"]))
+  arms = []
+  for width in s["widths"]:
+    for mechanism in s["mechanisms"]:
+      sections = {k: dict(v) for k, v in MECHANISMS[mechanism].items()}
+      sections["model"] = dict(sections.get("model", {}), m=width, init="swept")
+      sections["train"] = dict(dict(method="ncl", mask="independent"),
+                               **sections.get("train", {}))
+      arms.append(Arm(arm_name(mechanism, width), common.base_config(s, **sections), grid))
+  return arms
+
+
+def main(argv):
+  del argv
+  s = common.settings_or_exit(PROFILES, USES)
+  common.run("rescue", make_arms(s), s,
+             functools.partial(rescue_plots.plot_rescue, recovered_at=s["recovered_at"]))
+
+
+main.resolve = lambda: common.resolve_settings(PROFILES, USES)
+
+
+if __name__ == "__main__":
+  app.run(main)

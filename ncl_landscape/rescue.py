@@ -1,0 +1,185 @@
+"""The rescue map: from how far a start each mechanism still recovers the dictionary.
+
+Reads a rescue experiment's curves (curves.npz): every run's minimum max-cosine at
+initialisation and at the end, its start (warm-start exponent c, 0 for a random start),
+sparsity, width and status. A start level is one (mechanism, width, sparsity, c) cell;
+its runs differ by seed. Pure NumPy, so the figure, the REPORT and the tests share it.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+RECOVERED_AT = 0.8  # default: a final minimum max-cosine at least this is "recovered"
+HALF = 0.5  # a start level is rescued when at least this fraction of its seeds recovers
+
+
+def arm_name(mechanism: str, width: int) -> str:
+  """The summary's method name of a mechanism at encoder width m, e.g. 'ncl_pred_m20'."""
+  return f"{mechanism}_m{width}"
+
+
+def split_arm(name: str) -> tuple[str, int]:
+  """'ncl_pred_m20' -> ('ncl_pred', 20)."""
+  mechanism, width = name.rsplit("_m", 1)
+  return mechanism, int(width)
+
+
+class Level(NamedTuple):
+  """The ok runs of one start level."""
+  c: float  # warm-start exponent, 0 for a random start
+  initial: np.ndarray  # [seeds] initial minimum max-cosine
+  final: np.ndarray  # [seeds] final minimum max-cosine
+  diverged: int  # runs of the level that diverged (left out)
+  recovered: float  # fraction of the ok seeds whose final value reaches the threshold
+
+
+def levels(curves: dict, mechanism: str, width: int, sparsity: float,
+           recovered_at: float = RECOVERED_AT) -> list[Level]:
+  """The start levels of one (mechanism, width, sparsity), farthest start first (by the mean
+  initial minimum max-cosine)."""
+  sel = (curves["method"] == arm_name(mechanism, width)) & np.isclose(curves["sparsity"],
+                                                                      sparsity)
+  out = []
+  for c in np.unique(curves["warm_start_c"][sel]):
+    runs = sel & np.isclose(curves["warm_start_c"], c)
+    ok = runs & (curves["status"] == "ok")
+    initial, final = curves["maxcos_min"][ok, 0], curves["maxcos_min"][ok, -1]
+    out.append(Level(float(c), initial, final, int(np.sum(runs & ~ok)),
+                     float(np.mean(final >= recovered_at)) if ok.any() else float("nan")))
+  return sorted(out, key=lambda lv: np.mean(lv.initial) if len(lv.initial) else np.inf)
+
+
+class Border(NamedTuple):
+  """The farthest start from which training still recovers, and how sure that is."""
+  initial: float | None  # mean initial minimum max-cosine of the border level; None: never
+  low: float | None  # seed spread (min, max) of that level's initial minimum max-cosine
+  high: float | None
+  c: float | None  # the border level's c (0: the random start)
+
+
+NO_BORDER = Border(None, None, None, None)
+
+
+def border(lvls: list[Level]) -> Border:
+  """The farthest start level such that it and every closer level recover at least HALF of
+  their seeds (the recovered region reaching the closest start); NO_BORDER if the closest
+  start itself is not rescued. lvls: farthest first, as levels() returns them."""
+  found = NO_BORDER
+  for lv in reversed(lvls):
+    if not lv.recovered >= HALF:  # NaN (no ok seed) too
+      break
+    found = Border(float(np.mean(lv.initial)), float(np.min(lv.initial)),
+                   float(np.max(lv.initial)), lv.c)
+  return found
+
+
+def borders(curves: dict, recovered_at: float = RECOVERED_AT) -> dict[tuple, Border]:
+  """(mechanism, width, sparsity) -> Border, for every cell in the curves."""
+  out = {}
+  for name in dict.fromkeys(curves["method"]):
+    mechanism, width = split_arm(str(name))
+    for sparsity in np.unique(curves["sparsity"][curves["method"] == name]):
+      out[(mechanism, width, float(sparsity))] = border(
+          levels(curves, mechanism, width, float(sparsity), recovered_at))
+  return out
+
+
+def _cell(b: Border) -> str:
+  return "none" if b.initial is None else f"{b.initial:.2f} [{b.low:.2f}, {b.high:.2f}]"
+
+
+def _reach(b: Border) -> float:
+  """How far the border reaches, for ranking: lower is farther; never = 2."""
+  return 2.0 if b.initial is None else b.initial
+
+
+def _rescuing(b: Border, recovered_at: float) -> Border:
+  """b if it rescues a start below the threshold (for some seed), else NO_BORDER."""
+  return b if b.initial is not None and b.low < recovered_at else NO_BORDER
+
+
+def improved(curves: dict, mechanism: str) -> tuple[int, int]:
+  """(ok runs of the mechanism that end above where they started, ok runs)."""
+  sel = np.array([split_arm(str(a))[0] == mechanism for a in curves["method"]]) & (
+      curves["status"] == "ok")
+  return int(np.sum(curves["maxcos_min"][sel, -1] > curves["maxcos_min"][sel, 0])), int(sel.sum())
+
+
+def _moves(found: dict, mechanisms: list[str], cells: list[tuple],
+           recovered_at: float) -> list[str]:
+  """How each mechanism's border moves between two cells (first, last, what is held), where
+  it rescues in at least one of them: farther, less far, or not."""
+  farther, nearer, same = [], [], []
+  for m in mechanisms:
+    for first, last, other in cells:
+      a, b = (_rescuing(found.get((m, *key), NO_BORDER), recovered_at) for key in (first, last))
+      if a is NO_BORDER and b is NO_BORDER:
+        continue
+      text = f"{m} ({other}: {_cell(a)} -> {_cell(b)})"
+      if _reach(b) < _reach(a):
+        farther.append(text)
+      elif _reach(b) > _reach(a):
+        nearer.append(text)
+      else:
+        same.append(f"{m} ({other})")
+  return [f"reaches farther: {'; '.join(farther) or 'none'}",
+          f"reaches less far: {'; '.join(nearer) or 'none'}",
+          f"unchanged: {', '.join(same) or 'none'}"]
+
+
+def summary(curves: dict, order: tuple[str, ...] = (),
+            recovered_at: float = RECOVERED_AT) -> tuple[str, list[str]]:
+  """The REPORT section's verdict and lines: the borders ranked (farthest reach first), then
+  the statements the map supports, each with its numbers. A border at a start already at
+  or above the threshold only keeps a recovered start: it rescues nothing."""
+  found = borders(curves, recovered_at)
+  mechanisms = list(dict.fromkeys(m for m, _, _ in found))
+  mechanisms = [m for m in order if m in mechanisms] + [m for m in mechanisms if m not in order]
+  widths = sorted({w for _, w, _ in found})
+  sparsities = sorted({s for _, _, s in found})
+  reach = {m: np.mean([_reach(b) for (k, _, _), b in found.items() if k == m])
+           for m in mechanisms}
+  ranked = sorted(mechanisms, key=reach.get)
+  lines = [f"Border: the mean [seed range] initial minimum max-cosine of the farthest start "
+           f"from which at least half the seeds end at >= {recovered_at:g}, every closer start "
+           "rescued too; none: not even the closest start. Ranked by the mean border (none "
+           "counted as 2). Improved: ok runs that end above where they started.", "",
+           "| mechanism | " + " | ".join(f"m = {w}, sparsity {s:g}" for w in widths
+                                      for s in sparsities) + " | improved |",
+           "|---|" + "---|" * (len(widths) * len(sparsities) + 1)]
+  for m in ranked:
+    up, runs = improved(curves, m)
+    lines.append(f"| {m} | " + " | ".join(_cell(found.get((m, w, s), NO_BORDER))
+                                         for w in widths for s in sparsities)
+                 + f" | {up} / {runs} |")
+  rescues = {m: [(w, s) for (k, w, s), b in found.items()
+                 if k == m and _rescuing(b, recovered_at) is not NO_BORDER]
+             for m in mechanisms}
+  from_random = {m: [(w, s) for (k, w, s), b in found.items() if k == m and b.c == 0]
+                 for m in mechanisms}
+  cells = lambda pairs: "; ".join(f"m = {w} at sparsity {s:g}" for w, s in pairs)
+  rescuing = [m for m in ranked if rescues[m]]
+  keeping = [m for m in ranked if not rescues[m] and any(
+      b.initial is not None for (k, _, _), b in found.items() if k == m)]
+  lines += ["", "What the map supports:",
+            "- Rescue a start below the threshold: " + (", ".join(
+                f"{m} ({cells(rescues[m])})" for m in rescuing) or "no mechanism") + ".",
+            "- Only keep a start that is already recovered: " + (", ".join(keeping) or "none")
+            + ".",
+            "- From a random start: " + (", ".join(
+                f"{m} ({cells(from_random[m])})" for m in ranked if from_random[m])
+                or "no mechanism") + " rescues at least half the seeds."]
+  if len(widths) > 1:
+    lines.append(f"- Width m = {widths[0]} -> {widths[-1]}: " + "; ".join(_moves(
+        found, ranked, [((widths[0], s), (widths[-1], s), f"sparsity {s:g}")
+                        for s in sparsities], recovered_at)) + ".")
+  if len(sparsities) > 1:
+    lines.append(f"- Sparsity {sparsities[0]:g} -> {sparsities[-1]:g}: " + "; ".join(_moves(
+        found, ranked, [((w, sparsities[0]), (w, sparsities[-1]), f"m = {w}")
+                        for w in widths], recovered_at)) + ".")
+  verdict = (f"{len(rescuing)} of {len(mechanisms)} mechanisms rescue a start below "
+             f"{recovered_at:g} ({', '.join(rescuing) or 'none'}), "
+             f"{sum(bool(v) for v in from_random.values())} a random start")
+  return verdict, lines
