@@ -20,9 +20,9 @@ import jax
 import jax.numpy as jnp
 from absl import app, flags, logging
 
-from ncl_landscape import augment, disk, permute
+from ncl_landscape import disk
 from ncl_landscape.config import Hyper, RunConfig, TrainConfig
-from ncl_landscape.data import sample_dataset
+from ncl_landscape.floor import floor_train
 from ncl_landscape.methods import make_method
 from ncl_landscape.sweep import chunk_inputs, chunk_size, compile_chunks, make_grid
 from ncl_landscape.train import epoch_batches, make_run_fns, make_train
@@ -52,58 +52,6 @@ def bench_grid(cfg: RunConfig) -> dict:
   run_steps = len(grid.points) * cfg.train.epochs * cfg.steps_per_epoch
   return {"runs": len(grid.points), "epochs": cfg.train.epochs, "compile_s": compile_s,
           "run_s": run_s, "run_steps": run_steps, "run_steps_per_s": run_steps / run_s}
-
-
-def floor_train(cfg: RunConfig):
-  """Figure 2's NCL run as bare arrays: (key, hyper) -> final (W^o, b^o, W^t, b^t). Per epoch a
-  permutation cut into padded batches; per pair of batches an online then a target step,
-  each: both views' hash masks, both encoders with the code's symmetric activation,
-  normalised, Eq. 4 with per-sample weights, its gradient, an SGD step."""
-  n, p, d, m, B = cfg.data.n, cfg.data.p, cfg.data.d, cfg.model.m, cfg.train.batch_size
-  steps = cfg.steps_per_epoch
-  assert steps % 2 == 0, "the floor runs whole online/target pairs"
-
-  def encode(W, b, a):
-    u = a @ W.T + b
-    out = jax.nn.relu(u) - jax.nn.relu(2.0 * b - u)
-    return out / jnp.maximum(jnp.linalg.norm(out, axis=-1, keepdims=True), 1e-12)
-
-  def loss(trained, fixed, a1, a2, w):
-    cos = jnp.sum(encode(*trained, a1) * jax.lax.stop_gradient(encode(*fixed, a2)), -1)
-    return 2.0 - 2.0 * jnp.sum(w * cos) / jnp.sum(w)
-
-  def train(key, hyper):
-    data_key, init_key, loop_key = jax.random.split(key, 3)
-    x = sample_dataset(data_key, cfg.data, hyper.sparsity).x
-    std, bound = (1.0 / (p * d)) ** 0.5, p ** -0.5
-
-    def init(key):  # the keys and draws of methods.make_method's NCL encoders
-      w_key, b_key, _ = jax.random.split(key, 3)
-      return (std * jax.random.normal(w_key, (m, p)),
-              jax.random.uniform(b_key, (m,), minval=-bound, maxval=bound))
-    sides = tuple(init(k) for k in jax.random.split(init_key, 3)[:2])
-
-    def sgd(trained, fixed, key, idx, w):
-      a1, a2 = augment.independent_views(key, x[idx], hyper.mask_prob)
-      grads = jax.grad(loss)(trained, fixed, a1, a2, w)
-      return jax.tree_util.tree_map(lambda v, g: v - hyper.lr * g, trained, grads)
-
-    def pair(sides, xs):
-      keys, idx, w = xs
-      online, target = sides
-      online = sgd(online, target, keys[0], idx[0], w[0])
-      return (online, sgd(target, online, keys[1], idx[1], w[1])), None
-
-    def epoch(sides, e):
-      perm_key, step_key = jax.random.split(jax.random.fold_in(loop_key, e))
-      perm = permute.permutation(perm_key, n)
-      idx = jnp.concatenate([perm, perm[:steps * B - n]]).reshape(steps // 2, 2, B)
-      w = (jnp.arange(steps * B) < n).astype(jnp.float32).reshape(steps // 2, 2, B)
-      keys = jax.random.split(step_key, steps).reshape(steps // 2, 2)
-      return jax.lax.scan(pair, sides, (keys, idx, w))[0], None
-
-    return jax.lax.scan(epoch, sides, jnp.arange(cfg.train.epochs))[0]
-  return train
 
 
 def bench_floor(cfg: RunConfig) -> dict:

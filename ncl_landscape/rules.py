@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import optax
 
 DIRECTPRED = {"rho": 0.3, "eps": 0.1}  # Tian et al. 2021: the paper's best eps
 DIRECTCOPY = {"rho": 0.5, "eps": 0.3}  # as used by re-implementations of Wang et al. 2021
@@ -21,8 +22,8 @@ def ema_decay(step, total_steps: int, base: float):
 
 
 def ema_update(target, online, tau):
-  """target <- tau target + (1 - tau) online, leaf by leaf."""
-  return jax.tree_util.tree_map(lambda t, o: tau * t + (1.0 - tau) * o, target, online)
+  """target <- tau target + (1 - tau) online, leaf by leaf (optax.incremental_update)."""
+  return optax.incremental_update(online, target, 1.0 - tau)
 
 
 def update_correlation(F: jax.Array, first: jax.Array, f: jax.Array, weights: jax.Array,
