@@ -194,7 +194,7 @@ def resolve_settings(profiles: dict, uses: tuple[str, ...] = ()) -> dict:
     settings["variants"] = _list_flag("variants", FLAGS.variants, FIDELITIES, FIDELITIES)
   elif FLAGS.variants is not None:
     raise FlagError("--variants does not apply to this experiment")
-  known = settings.get("mechanisms", ())
+  known = tuple(dict.fromkeys(m for p in profiles.values() for m in p.get("mechanisms", ())))
   for name, parse in (("mechanisms", lambda v: _list_flag("mechanisms", v, known, known)),
                       ("widths", _widths_flag), ("recovered_at", _fraction_flag)):
     if name in uses:

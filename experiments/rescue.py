@@ -46,7 +46,7 @@ _GRID = dict(latent="fixed_count", mask_probs=(0.5,), sparsities=(0.1, 0.3),
              widths=(10, 20, 50, 100), mechanisms=tuple(MECHANISMS), recovered_at=0.8)
 PROFILES = {
     "smoke": dict(_GRID, seeds=1, epochs=2, log_every=1, lr=0.025, sparsities=(0.1,),
-                  widths=(10,), warm_start_c=(1.0,)),
+                  widths=(10,), warm_start_c=(1.0,), mechanisms=("ncl_pred", "byol", "cl")),
     "quick": dict(_GRID, seeds=2, epochs=150, log_every=15, lr=0.025, widths=(10, 50),
                   warm_start_c=(0.5, 1.0, 1.5, 2.0)),
     "paper": dict(_GRID, seeds=5, epochs=8000, log_every=80, lr=0.005,

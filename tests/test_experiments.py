@@ -24,9 +24,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXPERIMENTS = ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "table1", "thm1", "thm2",
                "thm3", "atlas", "rescue"]
 ATLAS_METHODS = ("vicreg", "directpred", "simclr_sq")  # one per kind of method, to keep it short
-RESCUE_MECHANISMS = ("ncl_pred", "byol", "cl")  # a predictor, an EMA rule, a contrastive loss
-EXTRA_ARGS = {"atlas": [f"--methods={','.join(ATLAS_METHODS)}"],
-              "rescue": [f"--mechanisms={','.join(RESCUE_MECHANISMS)}"]}
+RESCUE_MECHANISMS = ("ncl_pred", "byol", "cl")  # its smoke profile's: a predictor, an EMA rule,
+                                                # a contrastive loss
+EXTRA_ARGS = {"atlas": [f"--methods={','.join(ATLAS_METHODS)}"]}
 METHODS = {"fig1": {"ncl", "cl"}, "fig2": {"ncl", "cl"}, "fig3": {"ncl_2layer", "ncl_2layer_product"},
            "fig4": {"ncl_warm"}, "fig5": {"ncl_warm_pred"}, "fig6": {"ncl_pred"},
            "fig7": {"ncl_warm_rownorm", "ncl_warm_colnorm"} | {
@@ -103,7 +103,7 @@ BAD_FLAGS = [
     ("fig5", "--head_init=zero", "--head_init"), ("fig2", "--variants=as_run", "does not apply"),
     ("fig4", "--head_init=gaussian", "does not apply"),
     ("fig2", "--segment_epochs=0", "--segment_epochs"), ("rescue", "--widths=10,0", "--widths"),
-    ("rescue", "--mechanisms=ncl,sgd", "--mechanisms"),
+    ("rescue", "--mechanisms=ncl,sgd", "--mechanisms"), ("rescue", "--widths=", "--widths"),
     ("rescue", "--recovered_at=1.5", "(0, 1]"), ("fig2", "--widths=10", "does not apply"),
 ]
 
