@@ -33,8 +33,8 @@ def run_caption(settings: dict) -> str:
                     ("warm_start_c", "c"), ("widths", "m")):
     value = settings.get(key)
     if value is not None:
-      parts.append(f"{value} {name}" if key in ("seeds", "epochs") else
-                   f"{name} {_values(value)}")
+      parts.append(f"{value} {name[:-1] if value == 1 else name}" if key in ("seeds", "epochs")
+                   else f"{name} {_values(value)}")
       if key == "sparsities":
         parts[-1] += "".join(f" ({_values(list(group))}: the same runs, as they draw the same "
                              "latents)" for group in settings.get("same_runs") or ())
