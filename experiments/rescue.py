@@ -25,7 +25,7 @@ from absl import app
 from experiments import common
 from ncl_landscape import rescue_plots
 from ncl_landscape.experiment import Arm
-from ncl_landscape.rescue import arm_name
+from ncl_landscape.rescue import RECOVERED_AT, arm_name
 
 # mechanism -> its configuration on top of the NCL base (as run: no BN, independent masks)
 MECHANISMS = {
@@ -43,7 +43,7 @@ MECHANISMS = {
     "barlow_twins": dict(train=dict(method="barlow_twins")),
 }
 _GRID = dict(latent="fixed_count", mask_probs=(0.5,), sparsities=(0.1, 0.3),
-             widths=(10, 20, 50, 100), mechanisms=tuple(MECHANISMS), recovered_at=0.8)
+             widths=(10, 20, 50, 100), mechanisms=tuple(MECHANISMS), recovered_at=RECOVERED_AT)
 PROFILES = {
     "smoke": dict(_GRID, seeds=1, epochs=2, log_every=1, lr=0.025, sparsities=(0.1,),
                   widths=(10,), warm_start_c=(1.0,), mechanisms=("ncl_pred", "byol", "cl")),
@@ -62,8 +62,7 @@ def make_arms(s: dict) -> list[Arm]:
     for mechanism in s["mechanisms"]:
       sections = {k: dict(v) for k, v in MECHANISMS[mechanism].items()}
       sections["model"] = dict(sections.get("model", {}), m=width, init="swept")
-      sections["train"] = dict(dict(method="ncl", mask="independent"),
-                               **sections.get("train", {}))
+      sections["train"] = {"method": "ncl", "mask": "independent", **sections.get("train", {})}
       arms.append(Arm(arm_name(mechanism, width), common.base_config(s, **sections), grid))
   return arms
 
