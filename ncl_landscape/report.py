@@ -405,9 +405,7 @@ CLAIMS = {
                   "CL's minimum max-cosine is high, NCL's is low (5 runs).", contrast),
     "fig2": Claim("Figure 2: NCL vs CL, k-sparse latents, sparsity 0.1 / 0.2 / 0.3",
                   "CL's minimum max-cosine is high at every sparsity; NCL's is low (5 runs).",
-                  contrast,
-                  "With the authors' fixed-count latents at d = 10, sparsity 0.1 and 0.2 draw "
-                  "the same data: their rows are the same runs."),
+                  contrast),
     "fig3": Claim("Figure 3: NCL with a two-layer encoder",
                   "Still fails: minimum max-cosine stays low (5 runs).",
                   stays_low("ncl_2layer", "ncl_2layer_product")),
