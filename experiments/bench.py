@@ -43,27 +43,33 @@ def _timed(fn, *args) -> tuple[float, object]:
   return time.perf_counter() - start, out
 
 
+def _figure2_grid():
+  return make_grid(0, SEEDS, Hyper(lr=0.005), sparsity=SPARSITIES, mask_prob=MASK_PROBS)
+
+
+def _rates(runs: int, cfg: RunConfig, compile_s: float, run_s: float) -> dict:
+  run_steps = runs * cfg.train.epochs * cfg.steps_per_epoch
+  return {"runs": runs, "epochs": cfg.train.epochs, "compile_s": compile_s, "run_s": run_s,
+          "run_steps": run_steps, "run_steps_per_s": run_steps / run_s}
+
+
 def bench_grid(cfg: RunConfig) -> dict:
-  grid = make_grid(0, SEEDS, Hyper(lr=0.005), sparsity=SPARSITIES, mask_prob=MASK_PROBS)
+  grid = _figure2_grid()
   size = chunk_size(len(grid.points))
   compile_s, compiled = _timed(compile_chunks, cfg, size)
   inputs = chunk_inputs(grid, slice(0, len(grid.points)), size)
   run_s, _ = _timed(compiled, *inputs)
-  run_steps = len(grid.points) * cfg.train.epochs * cfg.steps_per_epoch
-  return {"runs": len(grid.points), "epochs": cfg.train.epochs, "compile_s": compile_s,
-          "run_s": run_s, "run_steps": run_steps, "run_steps_per_s": run_steps / run_s}
+  return _rates(len(grid.points), cfg, compile_s, run_s)
 
 
 def bench_floor(cfg: RunConfig) -> dict:
   """The grid of bench_grid trained by floor_train, vmapped in one call."""
-  grid = make_grid(0, SEEDS, Hyper(lr=0.005), sparsity=SPARSITIES, mask_prob=MASK_PROBS)
+  grid = _figure2_grid()
   keys = jax.random.key_data(grid.keys)
   train = jax.jit(jax.vmap(lambda k, h: floor_train(cfg)(jax.random.wrap_key_data(k), h)))
   compile_s, compiled = _timed(lambda: train.lower(keys, grid.hyper).compile())
   run_s, _ = _timed(compiled, keys, grid.hyper)
-  run_steps = len(grid.points) * cfg.train.epochs * cfg.steps_per_epoch
-  return {"runs": len(grid.points), "epochs": cfg.train.epochs, "compile_s": compile_s,
-          "run_s": run_s, "run_steps": run_steps, "run_steps_per_s": run_steps / run_s}
+  return _rates(len(grid.points), cfg, compile_s, run_s)
 
 
 def bench_loop(cfg: RunConfig, epochs: int) -> dict:

@@ -202,8 +202,7 @@ def resolve_settings(profiles: dict, uses: tuple[str, ...] = ()) -> dict:
           getattr(FLAGS, name))
     elif getattr(FLAGS, name) is not None:
       raise FlagError(f"--{name} does not apply to this experiment")
-  for name in (u for u in uses if u not in ("methods", "variants", "mechanisms", "widths",
-                                            "recovered_at")):
+  for name in (u for u in uses if u in choices):
     value = getattr(FLAGS, name)
     settings[name] = (settings.get(name) if value is None
                       else _choice_flag(name, value, choices[name]))

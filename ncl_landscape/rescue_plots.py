@@ -41,7 +41,7 @@ def plot_map(curves: dict, path: str, order: tuple[str, ...], recovered_at: floa
           if len(lv.final):
             ax.text(j, i, f"{np.mean(lv.initial):.2f}\n{np.mean(lv.final):.2f}"
                     + ("!" if lv.diverged else ""), ha="center", va="center", fontsize=6,
-                    color="white" if not lv.recovered >= 0.5 else "black")
+                    color="white" if not lv.recovered >= rescue.HALF else "black")
         edge = borders.get((mechanism, width, sparsity), rescue.NO_BORDER).c
         if edge is not None:
           ax.add_patch(plt.Rectangle((starts.index(edge) - 0.5, i - 0.5), 1, 1, fill=False,
