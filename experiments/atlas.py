@@ -2,36 +2,33 @@
 
   python -m experiments.atlas --profile=quick
   python -m experiments.atlas --methods=vicreg,byol,directpred --sparsities=0.1,0.3
+  python -m experiments.atlas --encoder=mlp   # a two-layer flax MLP encoder (encoders.py)
 
-Every method of docs/methods.md (the paper's and the related families') x sparsity x {random, warm start c} x
-seeds, on one testbed: linear encoder with the code's symmetric activation, no BN,
-independent masks, the paper's Bernoulli latents (so every sparsity is a different
-data set). The initialisation is traced (ModelConfig.init 'swept', warm_start_c = 0
-for the random start), so each method trains its whole grid in one compiled call.
+Every method of docs/methods.md (the paper's and the related families') x sparsity x
+{random, warm start c} x seeds, on one testbed: the linear encoder (or --encoder=mlp)
+with the code's symmetric activation, no BN, independent masks, the paper's Bernoulli
+latents (so every sparsity is a different data set). The initialisation is traced
+(ModelConfig.init 'swept', warm_start_c = 0 for the random start), so each method trains its whole grid in one compiled call.
 Writes the heatmap atlas.png (methods x sparsity, colour the mean minimum max-cosine,
 letters for collapse and divergence) and atlas_curves.png (small multiples).
 """
 from __future__ import annotations
 
-from absl import app
-
 from experiments import common
 from ncl_landscape import atlas_plots
 from ncl_landscape.experiment import Arm
 
-_GRID = dict(sparsities=(0.1, 0.2, 0.3), warm_start_c=(1.0,), latent="bernoulli",
-             mask_probs=(0.5,))
-PROFILES = {
-    "smoke": dict(_GRID, seeds=1, epochs=2, log_every=1, lr=0.025, sparsities=(0.2,)),
-    "quick": dict(_GRID, seeds=2, epochs=150, log_every=10, lr=0.025, sparsities=(0.1, 0.3)),
-    "paper": dict(_GRID, seeds=5, epochs=8000, log_every=80, lr=0.005),
-}
-USES = ("latent", "methods")
+PROFILES = common.profiles(
+    "survey", dict(sparsities=(0.1, 0.2, 0.3), warm_start_c=(1.0,), latent="bernoulli",
+                   mask_probs=(0.5,), encoder="linear"),
+    smoke=dict(sparsities=(0.2,)), quick=dict(sparsities=(0.1, 0.3)))
+USES = ("latent", "methods", "encoder")
 
 
 def make_arms(s: dict) -> list[Arm]:
   grid = common.sparsity_grid(s, warm_start_c=(0.0,) + tuple(s["warm_start_c"]))
-  return [Arm(method, common.base_config(s, model=dict(init="swept"),
+  model = dict(init="swept", encoder=s["encoder"])
+  return [Arm(method, common.base_config(s, model=model,
                                          train=dict(method=method, mask="independent")), grid)
           for method in s["methods"]]
 
@@ -40,4 +37,4 @@ main = common.experiment_main("atlas", PROFILES, USES, make_arms, atlas_plots.pl
 
 
 if __name__ == "__main__":
-  app.run(main)
+  main.run()

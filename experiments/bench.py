@@ -18,18 +18,22 @@ import time
 
 import jax
 import jax.numpy as jnp
-from absl import app, flags, logging
+from absl import flags, logging
 
+from experiments import cli
 from ncl_landscape import disk
-from ncl_landscape.config import Hyper, RunConfig, TrainConfig
+from ncl_landscape.config import RunConfig, TrainConfig
 from ncl_landscape.floor import floor_train
+from ncl_landscape.hyper import Hyper
 from ncl_landscape.methods import make_method
 from ncl_landscape.sweep import chunk_inputs, chunk_size, compile_chunks, make_grid
 from ncl_landscape.train import epoch_batches, make_run_fns, make_train
 
 flags.DEFINE_string("out_dir", "results", "Where bench.json goes.")
-flags.DEFINE_integer("epochs", None, "Grid epochs; default 20 on a CPU, 400 on an accelerator.")
-flags.DEFINE_integer("baseline_epochs", 20, "Epochs of the per-run loop baseline.")
+flags.DEFINE_integer("epochs", None, "Grid epochs; default 20 on a CPU, 400 on an accelerator.",
+                     lower_bound=1)
+flags.DEFINE_integer("baseline_epochs", 20, "Epochs of the per-run loop baseline.",
+                     lower_bound=1)
 FLAGS = flags.FLAGS
 
 SPARSITIES = (0.1, 0.2, 0.3)
@@ -156,4 +160,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run_plain(main)

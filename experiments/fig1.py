@@ -10,21 +10,17 @@ D ~ Bernoulli(0.5) whatever the mask grid, so CL trains one mask cell (--cl_mask
 """
 from __future__ import annotations
 
-from absl import app
-
 from experiments import common
 from ncl_landscape import plotting
-from ncl_landscape.config import DataConfig, Hyper, ModelConfig, RunConfig, TrainConfig
+from ncl_landscape.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from ncl_landscape.hyper import Hyper
 from ncl_landscape.experiment import Arm
 from ncl_landscape.sweep import make_grid
 
-_BASE = dict(cl_masks="dependent", one_hot_sign="code", batch_norm="code")
-PROFILES = {
-    "smoke": dict(_BASE, seeds=2, epochs=4, log_every=1, lr=0.025, mask_probs=(0.5,)),
-    "quick": dict(_BASE, seeds=3, epochs=400, log_every=10, lr=0.025, mask_probs=(0.5,)),
-    "paper": dict(_BASE, seeds=5, epochs=8000, log_every=80, lr=0.005,
-                  mask_probs=(0.25, 0.5, 0.75, 0.9)),
-}
+PROFILES = common.profiles(
+    "contrastive", dict(cl_masks="dependent", one_hot_sign="code", batch_norm="code",
+                        mask_probs=(0.5,)),
+    paper=dict(mask_probs=(0.25, 0.5, 0.75, 0.9)))
 USES = ("cl_masks", "one_hot_sign", "batch_norm")
 METHODS = [("ncl", "NCL"), ("cl", "CL")]
 
@@ -53,4 +49,4 @@ main = common.experiment_main("fig1", PROFILES, USES, make_arms, plot)
 
 
 if __name__ == "__main__":
-  app.run(main)
+  main.run()

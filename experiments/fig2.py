@@ -11,20 +11,13 @@ code's symmetric activation.
 """
 from __future__ import annotations
 
-from absl import app
-
 from experiments import common
 from ncl_landscape.experiment import Arm
 
-_GRID = dict(sparsities=(0.1, 0.2, 0.3), latent="fixed_count", cl_masks="dependent",
-             batch_norm="code")
-PROFILES = {
-    "smoke": dict(_GRID, seeds=2, epochs=4, log_every=1, lr=0.025, sparsities=(0.1, 0.3),
-                  mask_probs=(0.5,)),
-    "quick": dict(_GRID, seeds=3, epochs=400, log_every=10, lr=0.025, mask_probs=(0.5,)),
-    "paper": dict(_GRID, seeds=5, epochs=8000, log_every=80, lr=0.005,
-                  mask_probs=(0.25, 0.5, 0.75, 0.9)),
-}
+PROFILES = common.profiles(
+    "contrastive", dict(sparsities=(0.1, 0.2, 0.3), latent="fixed_count", cl_masks="dependent",
+                        batch_norm="code", mask_probs=(0.5,)),
+    smoke=dict(sparsities=(0.1, 0.3)), paper=dict(mask_probs=(0.25, 0.5, 0.75, 0.9)))
 USES = ("latent", "cl_masks", "batch_norm")
 
 
@@ -47,4 +40,4 @@ main = common.experiment_main("fig2", PROFILES, USES, make_arms, plot)
 
 
 if __name__ == "__main__":
-  app.run(main)
+  main.run()

@@ -10,18 +10,12 @@ read from W W1. No script of the authors made the figure.
 """
 from __future__ import annotations
 
-from absl import app
-
 from experiments import common
 from ncl_landscape.experiment import Arm
 
-_GRID = dict(sparsities=(0.1, 0.2, 0.3), latent="fixed_count")
-PROFILES = {
-    "smoke": dict(_GRID, seeds=2, epochs=4, log_every=1, lr=0.025, sparsities=(0.1,),
-                  mask_probs=(0.5,)),
-    "quick": dict(_GRID, seeds=3, epochs=2000, log_every=50, lr=0.025, mask_probs=(0.5,)),
-    "paper": dict(_GRID, seeds=5, epochs=8000, log_every=80, lr=0.005, mask_probs=(0.5,)),
-}
+PROFILES = common.profiles(
+    "ncl", dict(sparsities=(0.1, 0.2, 0.3), latent="fixed_count", mask_probs=(0.5,)),
+    smoke=dict(sparsities=(0.1,)))
 USES = ("latent",)
 
 
@@ -45,4 +39,4 @@ main = common.experiment_main("fig3", PROFILES, USES, make_arms, plot)
 
 
 if __name__ == "__main__":
-  app.run(main)
+  main.run()

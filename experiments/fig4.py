@@ -4,14 +4,12 @@
 
 As run: the NCL model without a predictor has no BN (--batch_norm=caption adds it).
 """
-from absl import app
-
-from experiments.warm_start import Variant, WarmStartFigure, main_for, profiles
+from experiments.warm_start import FigureArm, WarmStartFigure, main_for, profiles
 
 FIGURE = WarmStartFigure("fig4", "Figure 4: NCL from a warm start",
-                         (Variant("ncl_warm", "NCL, warm start", {}),), warm=True)
+                         (FigureArm("ncl_warm", "NCL, warm start", {}),), warm=True)
 PROFILES = profiles(c=1.0, seeds_paper=5, heads=False)
 main = main_for(FIGURE, PROFILES)
 
 if __name__ == "__main__":
-  app.run(main)
+  main.run()

@@ -9,16 +9,14 @@ n(W^p h + b^p) against n(h); BN on both encoders; trained in both the online and
 target step. The published script's configuration has no warm-start level (it is the
 same command as Figure 6's); the figure shows a warm start, so c = 1 is kept.
 """
-from absl import app
-
-from experiments.warm_start import Variant, WarmStartFigure, main_for, profiles
+from experiments.warm_start import FigureArm, WarmStartFigure, main_for, profiles
 
 PREDICTOR = {"model": {"predictor": "linear_bias", "batch_norm": True, "normalize_repr": True}}
 FIGURE = WarmStartFigure("fig5", "Figure 5: NCL, warm start + linear predictor",
-                         (Variant("ncl_warm_pred", "NCL, warm start + predictor", PREDICTOR),),
+                         (FigureArm("ncl_warm_pred", "NCL, warm start + predictor", PREDICTOR),),
                          warm=True)
 PROFILES = profiles(c=1.0, seeds_paper=3, heads=True)
 main = main_for(FIGURE, PROFILES)
 
 if __name__ == "__main__":
-  app.run(main)
+  main.run()

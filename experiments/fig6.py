@@ -5,15 +5,13 @@
 The predictor model of Figure 5 (predictor with bias, PyTorch's default init, BN), from
 the random start.
 """
-from absl import app
-
 from experiments.fig5 import PREDICTOR
-from experiments.warm_start import Variant, WarmStartFigure, main_for, profiles
+from experiments.warm_start import FigureArm, WarmStartFigure, main_for, profiles
 
 FIGURE = WarmStartFigure("fig6", "Figure 6: NCL + linear predictor, random start",
-                         (Variant("ncl_pred", "NCL + predictor", PREDICTOR),), warm=False)
+                         (FigureArm("ncl_pred", "NCL + predictor", PREDICTOR),), warm=False)
 PROFILES = profiles(c=None, seeds_paper=3, heads=True)
 main = main_for(FIGURE, PROFILES)
 
 if __name__ == "__main__":
-  app.run(main)
+  main.run()

@@ -1,8 +1,8 @@
 """Figure 7: NCL from a warm start with W^o and W^t row- (or column-) normalised after every
-step: recovery rises (~0.62 -> ~0.85). Two variants, both run by default (--variants):
+step: recovery rises (~0.62 -> ~0.85). Two models, both run by default (--fidelities):
 
   python -m experiments.fig7 --profile=quick
-  python -m experiments.fig7 --variants=as_written
+  python -m experiments.fig7 --fidelities=as_written
 
 as_run: what the scripts behind the figure ran (their two configurations are missing, so
   the sizes are inferred from their sibling configuration): the predictor model, a linear
@@ -13,15 +13,13 @@ as_run: what the scripts behind the figure ran (their two configurations are mis
   normalised outputs.
 as_written: the text: no predictor, c = 2, p = 50, d = 10, m = 50, normalised outputs.
 """
-from absl import app
-
-from experiments.warm_start import Variant, WarmStartFigure, main_for, profiles
+from experiments.warm_start import FigureArm, WarmStartFigure, main_for, profiles
 
 AS_RUN_C = (1.0, 1.25, 1.5, 2.0)
 FULL_RANK = 20
 
 
-def _as_run(norm: str, dictionary: str) -> Variant:
+def _as_run(norm: str, dictionary: str) -> FigureArm:
   identity = dictionary == "identity"
   sections = {
       "data": {"p": FULL_RANK, "d": FULL_RANK, "dictionary": dictionary, "noise_std": 0.0},
@@ -31,7 +29,7 @@ def _as_run(norm: str, dictionary: str) -> Variant:
   label = (f"as run: {norm}-normalised W, predictor, "
            + ("M = I, unnormalised" if identity else "random M, normalised"))
   short = {"row": "rownorm", "column": "colnorm"}[norm]
-  return Variant(f"ncl_warm_pred_{short}_{'identity' if identity else 'random'}", label,
+  return FigureArm(f"ncl_warm_pred_{short}_{'identity' if identity else 'random'}", label,
                  sections, "as_run", AS_RUN_C)
 
 
@@ -40,9 +38,9 @@ FIGURE = WarmStartFigure(
     "fig7", "Figure 7: NCL, warm start + weight normalisation",
     (*(_as_run(norm, dictionary) for norm in ("row", "column")
        for dictionary in ("identity", "orthonormal")),
-     Variant("ncl_warm_rownorm", "as written: row-normalised W, no predictor",
+     FigureArm("ncl_warm_rownorm", "as written: row-normalised W, no predictor",
              dict(_NORMALISED, train={"weight_norm": "row"}), "as_written", (2.0,)),
-     Variant("ncl_warm_colnorm", "as written: column-normalised W, no predictor",
+     FigureArm("ncl_warm_colnorm", "as written: column-normalised W, no predictor",
              dict(_NORMALISED, train={"weight_norm": "column"}), "as_written", (2.0,))),
     warm=True)
 _PROFILES = profiles(c=None, seeds_paper=3, heads=True)
@@ -51,4 +49,4 @@ PROFILES = {**_PROFILES, "quick": dict(_PROFILES["quick"], sparsities=(0.1, 0.3)
 main = main_for(FIGURE, PROFILES)
 
 if __name__ == "__main__":
-  app.run(main)
+  main.run()

@@ -4,8 +4,9 @@
 """
 from __future__ import annotations
 
-from absl import app, flags
+from absl import flags
 
+from experiments import cli
 from ncl_landscape.report import write_report
 
 flags.DEFINE_string("out_dir", "results", "Results directory holding one folder per experiment.")
@@ -18,4 +19,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run_plain(main)

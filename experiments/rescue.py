@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import functools
 
-from absl import app
-
 from experiments import common
 from ncl_landscape import rescue_plots
 from ncl_landscape.experiment import Arm
@@ -42,16 +40,14 @@ MECHANISMS = {
     "vicreg": dict(train=dict(method="vicreg")),
     "barlow_twins": dict(train=dict(method="barlow_twins")),
 }
-_GRID = dict(latent="fixed_count", mask_probs=(0.5,), sparsities=(0.1, 0.3),
-             widths=(10, 20, 50, 100), mechanisms=tuple(MECHANISMS), recovered_at=RECOVERED_AT)
-PROFILES = {
-    "smoke": dict(_GRID, seeds=1, epochs=2, log_every=1, lr=0.025, sparsities=(0.1,),
-                  widths=(10,), warm_start_c=(1.0,), mechanisms=("ncl_pred", "byol", "cl")),
-    "quick": dict(_GRID, seeds=2, epochs=150, log_every=15, lr=0.025, widths=(10, 50),
-                  warm_start_c=(0.5, 1.0, 1.5, 2.0)),
-    "paper": dict(_GRID, seeds=5, epochs=8000, log_every=80, lr=0.005,
-                  warm_start_c=(0.4, 0.6, 0.8, 1.0, 1.25, 1.5, 2.0)),
-}
+PROFILES = common.profiles(
+    "survey", dict(latent="fixed_count", mask_probs=(0.5,), sparsities=(0.1, 0.3),
+                   widths=(10, 20, 50, 100), mechanisms=tuple(MECHANISMS),
+                   recovered_at=RECOVERED_AT),
+    smoke=dict(sparsities=(0.1,), widths=(10,), warm_start_c=(1.0,),
+               mechanisms=("ncl_pred", "byol", "cl")),
+    quick=dict(log_every=15, widths=(10, 50), warm_start_c=(0.5, 1.0, 1.5, 2.0)),
+    paper=dict(warm_start_c=(0.4, 0.6, 0.8, 1.0, 1.25, 1.5, 2.0)))
 USES = ("mechanisms", "widths", "recovered_at")
 
 
@@ -67,15 +63,13 @@ def make_arms(s: dict) -> list[Arm]:
   return arms
 
 
-def main(argv):
-  del argv
-  s = common.settings_or_exit(PROFILES, USES)
+def run(s: dict) -> None:
   common.run("rescue", make_arms(s), s,
              functools.partial(rescue_plots.plot_rescue, recovered_at=s["recovered_at"]))
 
 
-main.resolve = lambda: common.resolve_settings(PROFILES, USES)
+main = common.Binary(PROFILES, USES, run)
 
 
 if __name__ == "__main__":
-  app.run(main)
+  main.run()

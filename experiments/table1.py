@@ -13,19 +13,13 @@ No script of the authors made the table: BN on every model follows the text.
 """
 from __future__ import annotations
 
-from absl import app
-
 from experiments import common
 from ncl_landscape.experiment import Arm
 
-_GRID = dict(sparsities=(0.1, 0.2, 0.3), latent="fixed_count", cl_masks="dependent",
-             head_init="torch_uniform")
-PROFILES = {
-    "smoke": dict(_GRID, seeds=2, epochs=4, log_every=1, lr=0.025, sparsities=(0.1,),
-                  mask_probs=(0.5,)),
-    "quick": dict(_GRID, seeds=3, epochs=400, log_every=10, lr=0.025, mask_probs=(0.5,)),
-    "paper": dict(_GRID, seeds=5, epochs=8000, log_every=80, lr=0.005, mask_probs=(0.5,)),
-}
+PROFILES = common.profiles(
+    "contrastive", dict(sparsities=(0.1, 0.2, 0.3), latent="fixed_count", cl_masks="dependent",
+                        head_init="torch_uniform", mask_probs=(0.5,)),
+    smoke=dict(sparsities=(0.1,)))
 USES = ("latent", "cl_masks", "head_init")
 METHODS = [("simplified_simclr", "Simplified-SimCLR"),
            ("simplified_simsiam", "Simplified-SimSiam (encoder, projector, predictor)"),
@@ -52,4 +46,4 @@ main = common.experiment_main("table1", PROFILES, USES, make_arms, plot)
 
 
 if __name__ == "__main__":
-  app.run(main)
+  main.run()

@@ -15,8 +15,6 @@ import os
 import jax
 import jax.numpy as jnp
 import numpy as np
-from absl import app
-
 from experiments import common
 from ncl_landscape import theory
 from ncl_landscape.experiment import save_results
@@ -134,4 +132,4 @@ main = common.theorem_main("thm1", PROFILES, run)
 
 
 if __name__ == "__main__":
-  app.run(main)
+  main.run()

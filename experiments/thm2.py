@@ -14,8 +14,6 @@ import os
 
 import jax
 import numpy as np
-from absl import app
-
 from experiments import common
 from ncl_landscape import theory
 from ncl_landscape.data import make_dictionary
@@ -125,4 +123,4 @@ main = common.theorem_main("thm2", PROFILES, run)
 
 
 if __name__ == "__main__":
-  app.run(main)
+  main.run()

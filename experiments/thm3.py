@@ -14,8 +14,6 @@ import os
 
 import jax
 import numpy as np
-from absl import app
-
 from experiments import common
 from ncl_landscape import theory
 from ncl_landscape.experiment import save_results
@@ -111,4 +109,4 @@ main = common.theorem_main("thm3", PROFILES, run)
 
 
 if __name__ == "__main__":
-  app.run(main)
+  main.run()

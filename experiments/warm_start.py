@@ -1,9 +1,9 @@
 """Figures 4-7 share one shape: NCL from a warm start or with a predictor, per sparsity.
 
-Each figure is a WarmStartFigure: its variants (arms) as configuration changes on top of
-the NCL base, and its profiles; `main_for` makes the absl main of its binary. A variant
-is either the model as the authors' scripts ran it ('as_run') or as the paper's text
-describes it ('as_written'); where the two agree the figure has only 'as_run' variants.
+Each figure is a WarmStartFigure: its arms as configuration changes on top of the NCL
+base, and its profiles; `main_for` makes the absl main of its binary. An arm is either
+the model as the authors' scripts ran it ('as_run') or as the paper's text describes it
+('as_written'); where the two agree the figure has only 'as_run' arms.
 """
 from __future__ import annotations
 
@@ -11,57 +11,52 @@ from typing import NamedTuple
 
 import numpy as np
 
-from experiments import common
+from experiments import cli, common
 from ncl_landscape import plotting
 from ncl_landscape.experiment import Arm
 
 
-class Variant(NamedTuple):
-  method: str  # summary name, e.g. 'ncl_warm_pred'
-  label: str
+class FigureArm(NamedTuple):
+  name: str  # the summary's method column, e.g. 'ncl_warm_pred'
+  title: str  # its row title in the figure
   sections: dict  # RunConfig.replace(**sections) on top of the NCL base
-  fidelity: str = "as_run"  # one of common.FIDELITIES
+  fidelity: str = "as_run"  # one of cli.FIDELITIES
   warm_start_c: tuple[float, ...] = ()  # its own default c values (else the profile's)
 
 
 class WarmStartFigure(NamedTuple):
   experiment: str
   title: str
-  variants: tuple[Variant, ...]
+  arms: tuple[FigureArm, ...]
   warm: bool  # sweeps --warm_start_c
 
 
 def profiles(c: float | None, seeds_paper: int, heads: bool) -> dict:
   """smoke / quick / paper settings; c is the default warm-start exponent (None: no warm
-  start, or, for a figure whose variants carry their own c, the variants'); heads: the
+  start, or, for a figure whose arms carry their own c, the arms'); heads: the
   figure's model has a predictor (so --head_init applies)."""
   grid = dict(sparsities=(0.1, 0.2, 0.3), latent="fixed_count", batch_norm="code",
               warm_start_c=None if c is None else (c,))
   if heads:
     grid["head_init"] = "torch_uniform"
-  return {
-      "smoke": dict(grid, seeds=2, epochs=4, log_every=1, lr=0.025, sparsities=(0.1,),
-                    mask_probs=(0.5,)),
-      "quick": dict(grid, seeds=3, epochs=2000, log_every=50, lr=0.025, mask_probs=(0.5,)),
-      "paper": dict(grid, seeds=seeds_paper, epochs=8000, log_every=80, lr=0.005,
-                    mask_probs=(0.5,)),
-  }
+  return common.profiles("ncl", dict(grid, mask_probs=(0.5,)), smoke=dict(sparsities=(0.1,)),
+                         paper=dict(seeds=seeds_paper))
 
 
-def variant_c(v: Variant, s: dict) -> tuple[float, ...]:
-  """The warm-start exponents a variant sweeps: --warm_start_c, else its own, else the profile's."""
+def arm_c(v: FigureArm, s: dict) -> tuple[float, ...]:
+  """The warm-start exponents an arm sweeps: --warm_start_c, else its own, else the profile's."""
   return s["warm_start_c"] if s.get("warm_start_c_given") else (v.warm_start_c or
                                                                  s["warm_start_c"])
 
 
-def selected(fig: WarmStartFigure, s: dict) -> tuple[Variant, ...]:
-  return tuple(v for v in fig.variants if v.fidelity in s.get("variants", common.FIDELITIES))
+def selected(fig: WarmStartFigure, s: dict) -> tuple[FigureArm, ...]:
+  return tuple(v for v in fig.arms if v.fidelity in s.get("fidelities", cli.FIDELITIES))
 
 
 def make_arms(fig: WarmStartFigure, s: dict) -> list[Arm]:
   arms = []
   for v in selected(fig, s):
-    swept = {"warm_start_c": variant_c(v, s)} if fig.warm else {}
+    swept = {"warm_start_c": arm_c(v, s)} if fig.warm else {}
     sections = {k: dict(section) for k, section in v.sections.items()}
     model = sections.setdefault("model", {})
     model.setdefault("batch_norm", s["batch_norm"] == "caption")
@@ -70,34 +65,34 @@ def make_arms(fig: WarmStartFigure, s: dict) -> list[Arm]:
     if fig.warm:
       model["init"] = "warm"
     train = dict(method="ncl", mask="independent", **sections.pop("train", {}))
-    arms.append(Arm(v.method, common.base_config(s, train=train, **sections),
+    arms.append(Arm(v.name, common.base_config(s, train=train, **sections),
                     common.sparsity_grid(s, **swept)))
   return arms
 
 
-def plot_variants(fig: WarmStartFigure, curves: dict, path: str) -> None:
-  """A row per variant (lines per sparsity), or per variant and sparsity (lines per c) for a
-  variant that sweeps several c."""
+def plot_arms(fig: WarmStartFigure, curves: dict, path: str) -> None:
+  """A row per arm (lines per sparsity), or per arm and sparsity (lines per c) for an arm
+  that sweeps several c."""
   rows = []
   mask_prob = float(curves["mask_prob"][0])
-  for v in fig.variants:
-    sel = plotting.select_runs(curves, {"method": v.method})
+  for v in fig.arms:
+    sel = plotting.select_runs(curves, {"method": v.name})
     if not sel.any():
       continue
     if len(set(curves["warm_start_c"][sel])) > 1:
-      rows += [(f"{v.label}, Psparse = {sp:g}", {"method": v.method, "sparsity": sp},
+      rows += [(f"{v.title}, Psparse = {sp:g}", {"method": v.name, "sparsity": sp},
                 "warm_start_c") for sp in sorted(set(curves["sparsity"][sel]))]
     else:
       cs = set(curves["warm_start_c"][sel][~np.isnan(curves["warm_start_c"][sel])])
-      label = v.label + (f", c = {cs.pop():g}" if len(cs) == 1 else "")
-      rows.append((label, {"method": v.method}, "sparsity"))
+      label = v.title + (f", c = {cs.pop():g}" if len(cs) == 1 else "")
+      rows.append((label, {"method": v.name}, "sparsity"))
   plotting.plot_rows(curves, path, rows, title=f"{fig.title} (mask prob {mask_prob:g})")
 
 
 def main_for(fig: WarmStartFigure, profiles: dict):
   """The absl main of fig's binary."""
   uses = ("latent", "batch_norm") + (("head_init",) if "head_init" in profiles["quick"] else ())
-  if {v.fidelity for v in fig.variants} == set(common.FIDELITIES):
-    uses += ("variants",)
+  if {v.fidelity for v in fig.arms} == set(cli.FIDELITIES):
+    uses += ("fidelities",)
   return common.experiment_main(fig.experiment, profiles, uses, lambda s: make_arms(fig, s),
-                                lambda curves, path: plot_variants(fig, curves, path))
+                                lambda curves, path: plot_arms(fig, curves, path))

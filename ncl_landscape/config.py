@@ -1,23 +1,22 @@
-"""Run configuration: static choices (shapes, variants) and traced hyperparameters.
+"""Run configuration: the static choices (shapes, structure) of a run.
 
 A `RunConfig` fixes everything that changes array shapes or the structure of the
-computation; it is hashable and closed over by `train.make_train`. A `Hyper` holds
-the scalars a grid sweeps (sparsity, mask probability, learning rate, temperature):
-they are traced arguments, so one compile serves a whole figure.
+computation; it is hashable and closed over by `train.make_train`. The scalars a grid
+sweeps are traced instead (hyper.Hyper), so one compile serves a whole figure. Method
+and encoder names are validated against their registries (methods.py, encoders.py).
 """
 from __future__ import annotations
 
 import dataclasses
 import math
-from typing import NamedTuple
+
+from ncl_landscape import encoders, methods
 
 LATENTS = ("bernoulli", "fixed_count", "one_hot", "zero_one")
 ONE_HOT_SIGNS = ("per_sample", "per_dataset", "positive")
 DICTIONARIES = ("orthonormal", "identity")
 ACTIVATIONS = ("srelu_code", "srelu_paper", "relu", "linear")
 BIAS_INITS = ("zero", "uniform")
-PAPER_METHODS = ("ncl", "cl", "simclr", "simsiam")
-PREDICTOR_METHODS = ("byol", "directpred", "directcopy")
 INITS = ("random", "warm", "swept")
 PREDICTORS = ("none", "linear", "linear_bias")
 HEAD_INITS = ("torch_uniform", "gaussian")
@@ -29,12 +28,6 @@ ALTERNATIONS = ("per_batch", "pair")
 OPTIMIZERS = ("sgd", "momentum", "adam")
 MASK_RNGS = ("hash", "threefry")
 DIRECTCOPY_NORMS = ("frobenius", "spectral", "none")
-
-
-def methods() -> tuple[str, ...]:
-  """Every method name: the paper's, the criteria registry's, the predictor rules'."""
-  from ncl_landscape.criteria import CRITERIA  # the registry imports networks, which imports us
-  return PAPER_METHODS + tuple(CRITERIA) + PREDICTOR_METHODS
 
 
 def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
@@ -101,6 +94,8 @@ class ModelConfig:
     bias U(+-1/sqrt(fan_in)), as the authors' code) or 'gaussian' (weight N(0, init_std^2)).
   simsiam_projector: Simplified-SimSiam with its projector (the code's model) or without
     (the text's "encoder + predictor").
+  encoder: 'linear' (the paper's encoder above) or 'mlp' (`depth` layers of width m, each
+    act(BN(W a + b)); encoders.py), max-cosine read from its first layer.
   """
   m: int = 50
   activation: str = "srelu_code"
@@ -114,9 +109,16 @@ class ModelConfig:
   predictor: str = "none"
   head_init: str = "torch_uniform"
   simsiam_projector: bool = True
+  encoder: str = "linear"
+  depth: int = 2
 
   def validate(self) -> None:
     _check_positive("m", self.m)
+    _check_positive("depth", self.depth)
+    _check_choice("encoder", self.encoder, tuple(encoders.ENCODERS))
+    if self.encoder != "linear" and self.layers != 1:
+      raise ValueError(f"layers applies to the linear encoder; the {self.encoder} encoder "
+                       "has depth")
     _check_choice("activation", self.activation, ACTIVATIONS)
     _check_choice("bias_init", self.bias_init, BIAS_INITS)
     _check_choice("init", self.init, INITS)
@@ -136,8 +138,8 @@ class TrainConfig:
   method: 'ncl' (online + target encoders, alternating steps, Eq. 4 / Eq. 6), 'cl'
     (one shared encoder, NT-Xent Eq. 9), 'simclr' (CL with a linear projector) or
     'simsiam' (encoder, projector, predictor, symmetric negative cosine; Table 1); any
-    criterion of criteria.CRITERIA (one shared encoder); 'byol', 'directpred', 'directcopy'
-    (EMA target and predictor rules, rules.py).
+    criterion of the registry (methods.METHODS; one shared encoder); 'byol', 'directpred',
+    'directcopy' (EMA target and predictor rules, rules.py).
   weight_norm: 'none', or 'row' / 'column' normalisation of every encoder W after
     every optimiser step (Figure 7, Theorem 3).
   ncl_form: 'cosine' (Eq. 4, normalised outputs, as coded) or 'inner' (Eq. 6).
@@ -166,7 +168,7 @@ class TrainConfig:
   directcopy_norm: str = "frobenius"
 
   def validate(self) -> None:
-    _check_choice("method", self.method, methods())
+    _check_choice("method", self.method, tuple(methods.METHODS))
     _check_choice("directcopy_norm", self.directcopy_norm, DIRECTCOPY_NORMS)
     if not 0 <= self.ema_base < 1:
       raise ValueError(f"ema_base must lie in [0, 1); got {self.ema_base}")
@@ -208,29 +210,3 @@ class RunConfig:
 
   def to_dict(self) -> dict:
     return dataclasses.asdict(self)
-
-
-class Hyper(NamedTuple):
-  """Traced scalars of one run; a grid stacks them along a leading run axis."""
-  sparsity: float = 0.1
-  mask_prob: float = 0.5
-  lr: float = 0.005
-  temperature: float = 0.05
-  warm_start_c: float = 1.0
-
-
-HYPER_RANGES = {
-    "sparsity": ("(0, 1]", lambda v: 0 < v <= 1),
-    "mask_prob": ("[0, 1)", lambda v: 0 <= v < 1),
-    "lr": ("(0, inf)", lambda v: 0 < v < math.inf),
-    "temperature": ("(0, inf)", lambda v: 0 < v < math.inf),
-    "warm_start_c": ("(0, inf)", lambda v: 0 < v < math.inf),
-}
-
-
-def check_hyper_values(name: str, values) -> None:
-  """Raises ValueError naming the swept scalar and its range if any value is outside it."""
-  allowed, ok = HYPER_RANGES[name]
-  bad = [v for v in values if not ok(v)]
-  if bad:
-    raise ValueError(f"{name} must lie in {allowed}; got {bad[0]}")

@@ -6,10 +6,9 @@ and per-sample weights [N] in {0, 1} (0 marks padding of a partial batch: padded
 samples enter no statistic), and returns (loss, terms): the scalar to descend and a
 dict of its named parts, logged as per-term curves.
 
-`CRITERIA` is the atlas's registry: method name -> (z1, z2, weights, hyper) ->
-(loss, terms). A new loss joins every experiment with one function here and one
-line in the registry; `select` makes the registered criteria one program with a
-traced index, so a grid of all of them compiles once. SG is jax.lax.stop_gradient;
+The method registry (methods.METHODS) names them as methods, each a `Criterion`
+(z1, z2, weights, hyper) -> (loss, terms); `select` makes a group of criteria one
+program with a traced index, so a grid of all of them compiles once. SG is jax.lax.stop_gradient;
 n(v) = v / max(||v||, eps).
 """
 from __future__ import annotations
@@ -20,7 +19,7 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 
-from ncl_landscape.config import Hyper
+from ncl_landscape.hyper import Hyper
 from ncl_landscape.networks import normalize, safe_norm, weighted_mean
 
 Terms = dict[str, jax.Array]
@@ -146,7 +145,7 @@ def _view_cosines(z1, z2, weights):
   return s, s[idx, positive], negative, w
 
 
-def simclr_variant(z1, z2, weights, temperature, negatives: str):
+def simclr_negatives(z1, z2, weights, temperature, negatives: str):
   """Garrido's SimCLR-abs / SimCLR-sq: NT-Xent whose negatives enter as g(cos) / tau with
   g = |.| ('abs') or (.)^2 ('sq'); the positive stays cos / tau.
   -mean_i log[e^{s_i / tau} / (e^{s_i / tau} + sum_{j neg} e^{g(s_ij) / tau})]."""
@@ -201,34 +200,18 @@ def alpha_cl(z1, z2, weights, weighting: str, tau=0.5, a=1.0, eps=0.1, power=2.0
 
 Criterion = Callable[[jax.Array, jax.Array, jax.Array, object], tuple[jax.Array, Terms]]
 
-CRITERIA: dict[str, Criterion] = {
-    "vicreg": lambda z1, z2, w, h: vicreg(z1, z2, w),
-    "barlow_twins": lambda z1, z2, w, h: barlow_twins(z1, z2, w),
-    "barlow_twins_1m": lambda z1, z2, w, h: barlow_twins(z1, z2, w, lam=None),
-    "spectral": lambda z1, z2, w, h: spectral(z1, z2, w),
-    "garrido_lc": lambda z1, z2, w, h: garrido(z1, z2, w, "sample", "sample"),
-    "garrido_lnc": lambda z1, z2, w, h: garrido(z1, z2, w, "dimension", "dimension"),
-    "simclr_abs": lambda z1, z2, w, h: simclr_variant(z1, z2, w, h.temperature, "abs"),
-    "simclr_sq": lambda z1, z2, w, h: simclr_variant(z1, z2, w, h.temperature, "sq"),
-    "alpha_cl_exp": lambda z1, z2, w, h: alpha_cl(z1, z2, w, "exp"),
-    "alpha_cl_inverse": lambda z1, z2, w, h: alpha_cl(z1, z2, w, "inverse"),
-    "alpha_cl_quadratic": lambda z1, z2, w, h: alpha_cl(z1, z2, w, "quadratic"),
-    "alpha_cl_new": lambda z1, z2, w, h: alpha_cl(z1, z2, w, "exp", a=2.0, eps=0.0),
-}
-
 
 @functools.lru_cache(maxsize=None)
-def term_names(name: str) -> tuple[str, ...]:
-  """The names of the terms CRITERIA[name] returns, read from its shapes (nothing is run)."""
+def term_names(criterion: Criterion) -> tuple[str, ...]:
+  """The names of the terms criterion returns, read from its shapes (nothing is run)."""
   z, w = jax.ShapeDtypeStruct((4, 3), jnp.float32), jax.ShapeDtypeStruct((4,), jnp.float32)
-  _, terms = jax.eval_shape(CRITERIA[name], z, z, w, Hyper())
+  _, terms = jax.eval_shape(criterion, z, z, w, Hyper())
   return tuple(sorted(terms))
 
 
-def select(names: tuple[str, ...], index: int | jax.Array) -> Criterion:
-  """The criterion CRITERIA[names[index]]. A Python int picks it while tracing; a traced
-  integer index makes one program serve them all, and lax.switch runs only the selected
-  branch.
+def select(group: tuple[Criterion, ...], index: int | jax.Array) -> Criterion:
+  """The criterion group[index]. A Python int picks it while tracing; a traced integer
+  index makes one program serve them all, and lax.switch runs only the selected branch.
 
   Each branch computes its value with its gradient in (z1, z2), so only those [N, m]
   cotangents leave the switch: differentiating through a switch would carry every
@@ -238,27 +221,27 @@ def select(names: tuple[str, ...], index: int | jax.Array) -> Criterion:
   reported, not descended, and weights and hyper get no gradient.
   """
   if isinstance(index, int):
-    return CRITERIA[names[index]]
-  union = sorted(set().union(*map(term_names, names)))
+    return group[index]
+  union = sorted(set().union(*map(term_names, group)))
 
-  def padded(name):
+  def padded(criterion):
     def run(z1, z2, weights, hyper):
-      loss, terms = CRITERIA[name](z1, z2, weights, hyper)
+      loss, terms = criterion(z1, z2, weights, hyper)
       return loss, {k: terms.get(k, jnp.full((), jnp.nan, loss.dtype)) for k in union}
     return run
 
-  def with_gradient(name):
+  def with_gradient(criterion):
     def run(z1, z2, weights, hyper):
-      value = lambda a, b: padded(name)(a, b, weights, hyper)
+      value = lambda a, b: padded(criterion)(a, b, weights, hyper)
       return jax.value_and_grad(value, argnums=(0, 1), has_aux=True)(z1, z2)
     return run
 
   @jax.custom_vjp
   def selected(z1, z2, weights, hyper, index):
-    return jax.lax.switch(index, [padded(n) for n in names], z1, z2, weights, hyper)
+    return jax.lax.switch(index, [padded(c) for c in group], z1, z2, weights, hyper)
 
   def forward(z1, z2, weights, hyper, index):
-    out, grads = jax.lax.switch(index, [with_gradient(n) for n in names], z1, z2, weights,
+    out, grads = jax.lax.switch(index, [with_gradient(c) for c in group], z1, z2, weights,
                                 hyper)
     return out, (grads, weights, hyper)
 

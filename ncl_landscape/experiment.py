@@ -16,21 +16,17 @@ import jax
 import numpy as np
 from absl import logging
 
-from ncl_landscape import disk, provenance, store
+from ncl_landscape import disk, methods, provenance, store
 from ncl_landscape.config import RunConfig
 from ncl_landscape.metrics import DIVERGENCE_BOUND
 from ncl_landscape.sweep import (ChunkTrainer, Grid, chunk_inputs, chunk_size, chunk_slices,
                                  compile_segments, concat_outputs, distinct_runs, same_runs,
                                  to_global, to_host)
-from ncl_landscape.train import (RunOutput, log_arrays, log_epochs, log_from_arrays,
-                                 log_schedule, run_output)
-
-CURVE_KEYS = ("maxcos_min", "maxcos_median", "maxcos_max", "loss")
-TEMPERATURE_METHODS = ("cl", "simclr", "simclr_abs", "simclr_sq")  # read Hyper.temperature
+from ncl_landscape.train import RunOutput, log_epochs, log_schedule, run_output
 
 
 class Arm(NamedTuple):
-  method: str  # the summary's method name, e.g. 'cl' or 'ncl'
+  name: str  # the summary's method column, e.g. 'cl' or 'ncl_warm_pred' (cfg holds the method)
   cfg: RunConfig
   grid: Grid
 
@@ -48,7 +44,7 @@ def unused_scalars(cfg: RunConfig) -> set[str]:
   unused = set()
   if cfg.data.latent == "one_hot":
     unused.add("sparsity")
-  if cfg.train.method not in TEMPERATURE_METHODS:
+  if not methods.reads(cfg.train.method, "temperature"):
     unused.add("temperature")
   if cfg.model.init == "random":
     unused.add("warm_start_c")
@@ -61,8 +57,8 @@ def summary_rows(experiment: str, arm: Arm, out: RunOutput) -> list[dict]:
   rows, unused = [], unused_scalars(arm.cfg)
   for r, point in enumerate(arm.grid.points):
     sane = bool(out.final["within_bound"][r])
-    row = {"experiment": experiment, "method": arm.method, "epochs": arm.cfg.train.epochs,
-           "status": "ok" if sane else "diverged", "final_loss": float(out.loss[r, -1])}
+    row = {"experiment": experiment, "method": arm.name, "epochs": arm.cfg.train.epochs,
+           "status": "ok" if sane else "diverged", "final_loss": float(out.curves["loss"][r, -1])}
     row.update({k: v for k, v in point.items() if k not in unused})
     row.update({k: float(v[r]) for k, v in out.final.items() if k != "within_bound"})
     rows.append(row)
@@ -94,9 +90,9 @@ def weight_arrays(arms: list[Arm], outputs: list[RunOutput]) -> dict[str, np.nda
   arrays, row = {}, 0
   for arm, out in zip(arms, outputs):
     runs = len(arm.grid.points)
-    arrays.update({f"{arm.method}/{k}": v for k, v in out.params.items()})
-    arrays[f"{arm.method}/M"] = out.M
-    arrays[f"{arm.method}/row"] = np.arange(row, row + runs)
+    arrays.update({f"{arm.name}/{k}": v for k, v in out.params.items()})
+    arrays[f"{arm.name}/M"] = out.M
+    arrays[f"{arm.name}/row"] = np.arange(row, row + runs)
     row += runs
   return arrays
 
@@ -136,7 +132,7 @@ def claim_directory(directory: str, expected_hash: str, force: bool) -> bool:
 
 
 def arm_hash(arm: Arm, size: int, execution: Execution) -> str:
-  return store.digest({"method": arm.method, "cfg": arm.cfg.to_dict(), "points": arm.grid.points,
+  return store.digest({"name": arm.name, "cfg": arm.cfg.to_dict(), "points": arm.grid.points,
                        "chunk_size": size, "vmap_width": execution.vmap_width})
 
 
@@ -185,10 +181,10 @@ def train_chunk(directory: str, arm: Arm, index: int, chunk: slice, size: int, d
   key_data, hyper = chunk_inputs(arm.grid, chunk, size)
   spec = jax.tree_util.tree_leaves(trainer.carry_spec)
   k, unlogged, _ = log_schedule(arm.cfg)
-  saved = store.load_segment(directory, arm.method, index, digest)
+  saved = store.load_segment(directory, arm.name, index, digest)
   if saved is None:
     carry, log0 = trainer.start(key_data, hyper)
-    log0, logs = log_arrays(to_host(log0)), {}
+    log0, logs = to_host(log0), {}
   else:
     leaves, arrays = saved
     carry = jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(trainer.carry_spec),
@@ -203,7 +199,7 @@ def train_chunk(directory: str, arm: Arm, index: int, chunk: slice, size: int, d
   while done < trainer.intervals:
     n = min(length, trainer.intervals - done)
     carry, new = trainer.advance(n)(carry, key_data, hyper)
-    new = log_arrays(to_host(new))
+    new = to_host(new)
     logs = {name: np.concatenate([logs[name], v], axis=1) if logs else v
             for name, v in new.items()}
     done += n
@@ -212,15 +208,15 @@ def train_chunk(directory: str, arm: Arm, index: int, chunk: slice, size: int, d
     if segment_epochs is None and seconds < MIN_SEGMENT_S and done < trainer.intervals:
       continue  # a default segment lasts at least MIN_SEGMENT_S
     if jax.process_index() == 0:  # one writer; out_dir must be shared across hosts
-      store.save_segment(directory, arm.method, index, digest,
+      store.save_segment(directory, arm.name, index, digest,
                          jax.tree_util.tree_leaves(to_host(carry)),
                          {**{f"log0.{n}": v for n, v in log0.items()},
                           **{f"logs.{n}": v for n, v in logs.items()}})
     diverged = int(np.sum(~np.all(np.abs(logs["loss"][:runs]) <= DIVERGENCE_BOUND, axis=1)))
     logging.info("%s", progress.line(index, unlogged + done * k, steps, seconds, diverged))
     steps, start = 0, time.perf_counter()
-  out = run_output(log_from_arrays(log0), log_from_arrays(logs), {}, {})
-  final, params, M = trainer.finish(carry, key_data, hyper, to_global(out.loss))
+  out = run_output(log0, logs, {}, {})
+  final, params, M = trainer.finish(carry, key_data, hyper, to_global(out.curves["loss"]))
   out = out._replace(**to_host({"final": final, "M": M}), params=store.flat_params(to_host(params)))
   return jax.tree_util.tree_map(lambda v: v[:runs], out)
 
@@ -234,10 +230,10 @@ def run_arm(directory: str, experiment: str, arm: Arm, execution: Execution) -> 
   size = chunk_size(runs, execution.max_runs_per_call, execution.vmap_width)
   chunks = chunk_slices(runs, size)
   digest = arm_hash(arm, size, execution)
-  progress = Progress(f"{experiment}/{arm.method}", arm, chunks)
+  progress = Progress(f"{experiment}/{arm.name}", arm, chunks)
   outputs, trainer = [], None
   for i, chunk in enumerate(chunks):
-    out = store.load_chunk(directory, arm.method, i, digest)
+    out = store.load_chunk(directory, arm.name, i, digest)
     if out is None:
       if trainer is None:
         start = time.perf_counter()
@@ -248,7 +244,7 @@ def run_arm(directory: str, experiment: str, arm: Arm, execution: Execution) -> 
       out = train_chunk(directory, arm, i, chunk, size, digest, trainer,
                         execution.segment_epochs, progress)
       if jax.process_index() == 0:
-        store.save_chunk(directory, arm.method, i, digest, out)
+        store.save_chunk(directory, arm.name, i, digest, out)
     else:
       logging.info("%s: chunk %d/%d reused from disk", progress.name, i + 1, len(chunks))
     outputs.append(out)
@@ -256,20 +252,21 @@ def run_arm(directory: str, experiment: str, arm: Arm, execution: Execution) -> 
 
 
 def _union(outputs: list[RunOutput], field: str, prefix: str) -> dict:
-  """prefix + name -> the outputs' `field` arrays of that name, NaN for runs without it."""
+  """prefix + name -> the outputs' `field` arrays of that name, NaN for runs without it (the
+  terms of another method's loss)."""
   names = sorted({k for o in outputs for k in getattr(o, field)})
   def column(o: RunOutput, name: str) -> np.ndarray:
-    shape = o.loss.shape if field == "terms" else o.loss.shape[:1]
+    loss = o.curves["loss"]
+    shape = loss.shape if field == "curves" else loss.shape[:1]
     return np.asarray(getattr(o, field).get(name, np.full(shape, np.nan)), float)
   return {prefix + k: np.concatenate([column(o, k) for o in outputs]) for k in names}
 
 
 def curve_arrays(rows: list[dict], outputs: list[RunOutput], epochs: list[int]) -> dict:
-  """curves.npz: the logged curves, per-term losses ('term_<name>', NaN where a method lacks
-  the term), the final metrics ('final_<name>') and each run's grid point."""
-  arrays = {k: np.concatenate([getattr(o, k) for o in outputs]) for k in CURVE_KEYS}
-  arrays.update(_union(outputs, "terms", "term_"))
-  arrays.update(_union(outputs, "final", "final_"))
+  """curves.npz: every logged curve (train.curve_point: the per-term losses 'term_<name>'
+  NaN where a method lacks the term), the final metrics ('final_<name>') and each run's grid
+  point."""
+  arrays = {**_union(outputs, "curves", ""), **_union(outputs, "final", "final_")}
   arrays["epochs"] = np.asarray(epochs)
   for field in ("method", "status"):
     arrays[field] = np.array([r[field] for r in rows])
@@ -340,7 +337,7 @@ def run_experiment(experiment: str, arms: list[Arm], out_dir: str, config: dict,
     return rows
   save_results(directory, experiment, {**config, "hash": experiment_hash,
                                        "execution": execution._asdict(),
-                                       "arms": {arm.method: arm.cfg.to_dict() for arm in arms}},
+                                       "arms": {arm.name: arm.cfg.to_dict() for arm in arms}},
                rows, curve_arrays(rows, outputs, list(epochs.pop())), plot,
                weights=weight_arrays(arms, outputs))
   return rows

@@ -1,4 +1,9 @@
-"""What each method trains: its parameter groups and its optimiser phases.
+"""The method registry: every method's parameter groups, optimiser phases and rules.
+
+`METHODS` maps a method's name to its `MethodSpec`: how to build it, its family
+(docs/methods.md), the optional traced scalars its loss reads, and its compile group.
+A new loss is one entry here (or one `register` call from user code); the config,
+the summary and the report read everything else from the entry.
 
 A phase is one kind of optimiser step: the parameter groups it moves, the loss it
 descends (returned with its named terms) and an optional rule run after the step
@@ -8,29 +13,32 @@ the state that is not a parameter.
 The non-contrastive method (Eq. 4 - 8) has two phases, an online step
 L(W^o, SG W^t) and a target step L(W^t, SG W^o), with the predictor W^p (when
 present) applied to, and trained with, the side being trained. The contrastive
-methods (Eq. 9), Simplified-SimSiam and every criterion of criteria.CRITERIA (one
-shared encoder) have one phase that moves every group; BYOL, DirectPred and
-DirectCopy have one online phase followed by their rule. `train` decides how phases
-alternate.
+methods (Eq. 9), Simplified-SimSiam and the joint-embedding criteria (one shared
+encoder) have one phase that moves every group; BYOL, DirectPred and DirectCopy have
+one online phase followed by their rule. `train` decides how phases alternate.
 
-Methods of one compile group (every registered criterion; the three predictor
-methods) differ only in the criterion or the predictor rule, so one program serves
-a group: `make_method(cfg, variant)` with a traced variant, the method's index in
-its group, branches with lax.switch (only the selected branch runs). That is the
-only traced branch here.
+Methods of one compile group (the criteria; the predictor rules) differ only in their
+`part` (the criterion, the predictor rule), so one program serves a group:
+`make_method(cfg, member)` with a traced member, the method's index in its group,
+branches with lax.switch (only the selected branch runs). That is the only traced
+branch here. Every method receives its encoder (encoders.py) and builds its heads.
 """
 from __future__ import annotations
 
-import dataclasses
-from typing import Callable, NamedTuple
+import functools
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
 
-from ncl_landscape import criteria, losses, rules
-from ncl_landscape.config import PREDICTOR_METHODS, Hyper, RunConfig
-from ncl_landscape.networks import (Encoder, apply_linear, encode, init_batch_norm, init_encoder,
-                                    init_linear, init_std, normalize)
+from ncl_landscape import criteria, encoders, losses, rules
+from ncl_landscape.encoders import EncoderDef
+from ncl_landscape.hyper import Hyper
+from ncl_landscape.networks import (Encoder, apply_linear, init_batch_norm, init_linear, init_std,
+                                    layer, normalize)
+
+if TYPE_CHECKING:
+  from ncl_landscape.config import RunConfig
 
 # loss(params, a1, a2, weights, hyper) -> (scalar, terms); a1 feeds the trained side.
 LossFn = Callable[[dict, jax.Array, jax.Array, jax.Array, Hyper], tuple[jax.Array, dict]]
@@ -53,93 +61,158 @@ def _no_buffers(params: dict) -> dict:
 class Method(NamedTuple):
   init_params: Callable[[jax.Array, jax.Array, Hyper], dict]  # (key, M [p, d], hyper) -> params
   phases: tuple[Phase, ...]
+  encoder: EncoderDef | None = None  # of the 'online' and 'target' groups
   readout: str = "online"  # the group whose encoder the metrics read
   init_buffers: Callable[[dict], dict] = _no_buffers  # params -> buffers
 
 
-def _ncl_phase(cfg: RunConfig, trained: str, fixed: str) -> Phase:
+ENCODER_GROUPS = ("online", "target")  # the groups that are encoders (weight_norm acts on them)
+
+
+def representation(cfg: RunConfig, encoder: EncoderDef) -> Callable:
+  """(params, a, weights) -> the encoder's output, n(.)-normalised when
+  ModelConfig.normalize_repr."""
+  if not cfg.model.normalize_repr:
+    return encoder.apply
+  return lambda params, a, weights: normalize(encoder.apply(params, a, weights))
+
+
+def _head(cfg: RunConfig, key: jax.Array, bias: bool):
+  """A linear head [m, m] (predictor, projector) of ModelConfig.head_init."""
+  m = cfg.model.m
+  return init_linear(key, m, m, cfg.model.head_init,
+                     init_std(cfg.data.p, cfg.data.d, cfg.model.init_std), bias)
+
+
+def _ncl(cfg: RunConfig, encoder: EncoderDef, parts, member) -> Method:
+  """Eq. 4 (cosine) or Eq. 6 (inner): online and target encoders trained in turn; the
+  predictor (Eq. 5 / Eq. 8), when present, maps the trained side's unnormalised output."""
+  del parts, member
   pair_loss = losses.cosine_loss if cfg.train.ncl_form == "cosine" else losses.inner_product_loss
   has_predictor = cfg.model.predictor != "none"
+  represent = representation(cfg, encoder)
+  normalized = normalize if cfg.model.normalize_repr else (lambda z: z)
 
-  raw_model = dataclasses.replace(cfg.model, normalize_repr=False)
+  def phase(trained, fixed):
+    def loss(params, a1, a2, weights, hyper):
+      del hyper
+      if has_predictor:  # n(W^p h + b^p) of the unnormalised h, as the authors' model
+        z_trained = normalized(apply_linear(params["predictor"],
+                                            encoder.apply(params[trained], a1, weights)))
+      else:
+        z_trained = represent(params[trained], a1, weights)
+      return pair_loss(z_trained, represent(params[fixed], a2, weights), weights), {}
+    return Phase(trained, (trained, "predictor") if has_predictor else (trained,), loss)
+
+  def init(key, M, hyper):
+    online_key, target_key, pred_key = jax.random.split(key, 3)
+    params = {"online": encoder.init(online_key, M, hyper),
+              "target": encoder.init(target_key, M, hyper)}
+    if has_predictor:
+      params["predictor"] = _head(cfg, pred_key, bias=cfg.model.predictor == "linear_bias")
+    return params
+
+  return Method(init, (phase("online", "target"), phase("target", "online")), encoder)
+
+
+def _contrastive(cfg: RunConfig, encoder: EncoderDef, parts, member, projector: bool) -> Method:
+  """NT-Xent (Eq. 9) on one shared encoder, with a linear projector for SimCLR."""
+  del parts, member
+  represent = representation(cfg, encoder)
+
+  def embed(params, a, weights):
+    z = represent(params["online"], a, weights)
+    return apply_linear(params["projector"], z) if projector else z
 
   def loss(params, a1, a2, weights, hyper):
-    del hyper
-    if has_predictor:  # n(W^p h + b^p) of the unnormalised h, as the authors' model
-      z_trained = apply_linear(params["predictor"], encode(params[trained], a1, weights,
-                                                           raw_model))
-      if cfg.model.normalize_repr:
-        z_trained = normalize(z_trained)
-    else:
-      z_trained = encode(params[trained], a1, weights, cfg.model)
-    z_fixed = encode(params[fixed], a2, weights, cfg.model)
-    return pair_loss(z_trained, z_fixed, weights), {}
-
-  trains = (trained, "predictor") if has_predictor else (trained,)
-  return Phase(name=trained, trains=trains, loss=loss)
-
-
-def _contrastive_phase(cfg: RunConfig, groups: tuple[str, ...]) -> Phase:
-  def represent(params, a, weights):
-    z = encode(params["online"], a, weights, cfg.model)
-    return apply_linear(params["projector"], z) if "projector" in params else z
-
-  def loss(params, a1, a2, weights, hyper):
-    return losses.nt_xent_loss(represent(params, a1, weights), represent(params, a2, weights),
+    return losses.nt_xent_loss(embed(params, a1, weights), embed(params, a2, weights),
                                weights, hyper.temperature), {}
 
-  return Phase(name="online", trains=groups, loss=loss)
+  def init(key, M, hyper):
+    enc_key, proj_key = jax.random.split(key)
+    params = {"online": encoder.init(enc_key, M, hyper)}
+    if projector:
+      params["projector"] = _head(cfg, proj_key, bias=True)
+    return params
+
+  groups = ("online", "projector") if projector else ("online",)
+  return Method(init, (Phase("online", groups, loss),), encoder)
 
 
-def _simsiam_phase(cfg: RunConfig, groups: tuple[str, ...]) -> Phase:
-  """Table 1: z = proj(enc(a)) (BN + activation after each; z = enc(a) without the
-  projector), p = W^p z + b^p; loss 0.5 (D(p1, SG z2) + D(p2, SG z1)), D the negative cosine."""
-  def represent(params, a, weights):
-    z = encode(params["online"], a, weights, cfg.model)
-    return encode(params["projector"], z, weights, cfg.model) if "projector" in params else z
+def _simsiam(cfg: RunConfig, encoder: EncoderDef, parts, member) -> Method:
+  """Table 1: z = proj(enc(a)) (the projector Linear(m, m) - [BN] - the encoder's activation;
+  z = enc(a) without it), p = W^p z + b^p; loss 0.5 (D(p1, SG z2) + D(p2, SG z1)), D the
+  negative cosine."""
+  del parts, member
+  represent = representation(cfg, encoder)
+  with_projector = cfg.model.simsiam_projector
+
+  def embed(params, a, weights):
+    z = represent(params["online"], a, weights)
+    if not with_projector:
+      return z
+    proj = params["projector"]
+    return layer(z, proj.W, proj.b, proj.bn, weights, cfg.model.activation)
 
   def loss(params, a1, a2, weights, hyper):
     del hyper
-    z1, z2 = represent(params, a1, weights), represent(params, a2, weights)
+    z1, z2 = embed(params, a1, weights), embed(params, a2, weights)
     p1, p2 = apply_linear(params["predictor"], z1), apply_linear(params["predictor"], z2)
     return losses.symmetric_negative_cosine(p1, p2, z1, z2, weights), {}
 
-  return Phase(name="online", trains=groups, loss=loss)
+  def init(key, M, hyper):
+    enc_key, proj_key, pred_key = jax.random.split(key, 3)
+    params = {"online": encoder.init(enc_key, M, hyper),
+              "predictor": _head(cfg, pred_key, bias=True)}
+    if with_projector:
+      projector = _head(cfg, proj_key, bias=True)
+      params["projector"] = Encoder(projector.W, projector.b, init_batch_norm(cfg.model))
+    return params
+
+  groups = ("online", "projector", "predictor") if with_projector else ("online", "predictor")
+  return Method(init, (Phase("online", groups, loss),), encoder)
 
 
-def _criterion_phase(cfg: RunConfig, criterion: criteria.Criterion) -> Phase:
-  """One shared encoder; the criterion on the two views' representations."""
+def _criterion(cfg: RunConfig, encoder: EncoderDef, parts, member) -> Method:
+  """One shared encoder; the criterion parts[member] on the two views' representations."""
+  criterion = criteria.select(parts, member)
+  represent = representation(cfg, encoder)
+
   def loss(params, a1, a2, weights, hyper):
-    z1, z2 = (encode(params["online"], a, weights, cfg.model) for a in (a1, a2))
+    z1, z2 = (represent(params["online"], a, weights) for a in (a1, a2))
     return criterion(z1, z2, weights, hyper)
 
-  return Phase(name="online", trains=("online",), loss=loss)
+  def init(key, M, hyper):  # the online key of every other method, for one seed
+    return {"online": encoder.init(jax.random.split(key)[0], M, hyper)}
+
+  return Method(init, (Phase("online", ("online",), loss),), encoder)
 
 
-def _predictor_method(cfg: RunConfig, encoder, variant) -> Method:
+class PredictorRule(NamedTuple):
+  """How a predictor method sets q after its gradient step, from F (EMA of E[f f^T])."""
+  rho: float  # F's EMA rate
+  set_predictor: Callable  # (F, q's W after the step, cfg) -> q's new W
+
+
+def _predictor(cfg: RunConfig, encoder: EncoderDef, parts, member) -> Method:
   """BYOL, DirectPred, DirectCopy: online encoder and linear predictor q, EMA target.
 
   Loss (BYOL): 0.5 [(2 - 2 cos(q(f(a1)), SG t(a2))) + (2 - 2 cos(q(f(a2)), SG t(a1)))].
   Every step moves the online encoder and q by gradient. After it: target <- EMA(online)
   with the cosine schedule; F <- EMA of E[f f^T] (the online representation, both views,
-  detached); DirectPred / DirectCopy then overwrite q from F, BYOL keeps it (F feeds the
-  alignment diagnostic). variant: index into PREDICTOR_METHODS.
+  detached) at the rule's rho; the rule then sets q from F (BYOL keeps it: F feeds the
+  alignment diagnostic). parts: the group's PredictorRules; member picks one.
   """
   m = cfg.model.m
   total_steps = cfg.train.epochs * cfg.steps_per_epoch
-  # F's EMA rate: DirectCopy's own, else DirectPred's (BYOL keeps F for the diagnostic only)
-  rho = jnp.asarray([rules.DIRECTCOPY["rho"] if name == "directcopy" else rules.DIRECTPRED["rho"]
-                     for name in PREDICTOR_METHODS])[variant]
-  set_predictor = {  # (F, q's W after the gradient step) -> q's new W
-      "byol": lambda F, W: W,
-      "directpred": lambda F, W: rules.directpred_predictor(F, rules.DIRECTPRED["eps"]),
-      "directcopy": lambda F, W: rules.directcopy_predictor(F, rules.DIRECTCOPY["eps"],
-                                                            cfg.train.directcopy_norm)}
-  branches = [set_predictor[name] for name in PREDICTOR_METHODS]
+  represent = representation(cfg, encoder)
+  rho = jnp.asarray([rule.rho for rule in parts])[member]
+  branches = [functools.partial(lambda rule, F, W: rule.set_predictor(F, W, cfg), rule)
+              for rule in parts]
 
-  def init_params(key, M, hyper):
+  def init(key, M, hyper):
     enc_key, pred_key = jax.random.split(key)
-    online = encoder(enc_key, M, hyper)
+    online = encoder.init(enc_key, M, hyper)
     predictor = init_linear(pred_key, m, m, cfg.model.head_init, init_std(m, m, None), bias=False)
     return {"online": online, "target": online, "predictor": predictor}
 
@@ -149,23 +222,23 @@ def _predictor_method(cfg: RunConfig, encoder, variant) -> Method:
 
   def loss(params, a1, a2, weights, hyper):
     del hyper
-    q1, q2 = (apply_linear(params["predictor"], encode(params["online"], a, weights, cfg.model))
+    q1, q2 = (apply_linear(params["predictor"], represent(params["online"], a, weights))
               for a in (a1, a2))
-    t1, t2 = (encode(params["target"], a, weights, cfg.model) for a in (a1, a2))
+    t1, t2 = (represent(params["target"], a, weights) for a in (a1, a2))
     return 0.5 * (losses.cosine_loss(q1, t2, weights) + losses.cosine_loss(q2, t1, weights)), {}
 
   def after(params, buffers, batch):
     a1, a2, weights = batch
     tau = rules.ema_decay(buffers["step"], total_steps, cfg.train.ema_base)
     params = {**params, "target": rules.ema_update(params["target"], params["online"], tau)}
-    f = jnp.concatenate([encode(params["online"], a, weights, cfg.model) for a in (a1, a2)])
+    f = jnp.concatenate([represent(params["online"], a, weights) for a in (a1, a2)])
     F = rules.update_correlation(buffers["correlation"], buffers["step"] == 0, f,
                                  jnp.concatenate([weights, weights]), rho)
-    Wp = _dispatch(variant, branches, F, params["predictor"].W)
+    Wp = _dispatch(member, branches, F, params["predictor"].W)
     params = {**params, "predictor": params["predictor"]._replace(W=Wp)}
     return params, {"correlation": F, "step": buffers["step"] + 1}
 
-  return Method(init_params, (Phase("online", ("online", "predictor"), loss, after),),
+  return Method(init, (Phase("online", ("online", "predictor"), loss, after),), encoder,
                 init_buffers=init_buffers)
 
 
@@ -177,10 +250,106 @@ def _dispatch(index, branches, *operands):
   return jax.lax.switch(index, branches, *operands)
 
 
+# --- the registry -------------------------------------------------------------------------
+
+FAMILIES = ("sample-contrastive", "dimension-contrastive", "non-contrastive")  # docs/methods.md
+
+
+class MethodSpec(NamedTuple):
+  """A method as the registry holds it."""
+  build: Callable[..., Method]  # (cfg, encoder, parts, member) -> Method
+  family: str  # one of FAMILIES
+  part: Any = None  # its piece of its group's program: a criterion, a PredictorRule
+  group: str | None = None  # methods of one group share one compiled program
+  reads: tuple[str, ...] = ()  # Hyper scalars its loss reads besides the data's and lr
+
+
+def criterion_method(criterion: criteria.Criterion, family: str, reads: tuple[str, ...] = (),
+                     group: str | None = "criteria") -> MethodSpec:
+  """A joint-embedding criterion (z1, z2, weights, hyper) -> (loss, terms) on one shared
+  encoder: a member of the 'criteria' compile group, or (group None) its own program."""
+  return MethodSpec(_criterion, family, criterion, group, reads)
+
+
+def _predictor_method(rho: float, set_predictor: Callable) -> MethodSpec:
+  return MethodSpec(_predictor, "non-contrastive", PredictorRule(rho, set_predictor), "predictor")
+
+
+_SAMPLE, _DIMENSION, _NON = FAMILIES
+_TEMPERATURE = ("temperature",)
+
+METHODS: dict[str, MethodSpec] = {
+    "ncl": MethodSpec(_ncl, _NON),
+    "cl": MethodSpec(functools.partial(_contrastive, projector=False), _SAMPLE,
+                     reads=_TEMPERATURE),
+    "simclr": MethodSpec(functools.partial(_contrastive, projector=True), _SAMPLE,
+                         reads=_TEMPERATURE),
+    "simsiam": MethodSpec(_simsiam, _NON),
+    "vicreg": criterion_method(lambda z1, z2, w, h: criteria.vicreg(z1, z2, w), _DIMENSION),
+    "barlow_twins": criterion_method(lambda z1, z2, w, h: criteria.barlow_twins(z1, z2, w),
+                                     _DIMENSION),
+    "barlow_twins_1m": criterion_method(
+        lambda z1, z2, w, h: criteria.barlow_twins(z1, z2, w, lam=None), _DIMENSION),
+    "spectral": criterion_method(lambda z1, z2, w, h: criteria.spectral(z1, z2, w), _SAMPLE),
+    "garrido_lc": criterion_method(
+        lambda z1, z2, w, h: criteria.garrido(z1, z2, w, "sample", "sample"), _SAMPLE),
+    "garrido_lnc": criterion_method(
+        lambda z1, z2, w, h: criteria.garrido(z1, z2, w, "dimension", "dimension"), _DIMENSION),
+    "simclr_abs": criterion_method(
+        lambda z1, z2, w, h: criteria.simclr_negatives(z1, z2, w, h.temperature, "abs"), _SAMPLE,
+        _TEMPERATURE),
+    "simclr_sq": criterion_method(
+        lambda z1, z2, w, h: criteria.simclr_negatives(z1, z2, w, h.temperature, "sq"), _SAMPLE,
+        _TEMPERATURE),
+    "alpha_cl_exp": criterion_method(lambda z1, z2, w, h: criteria.alpha_cl(z1, z2, w, "exp"),
+                                     _SAMPLE),
+    "alpha_cl_inverse": criterion_method(
+        lambda z1, z2, w, h: criteria.alpha_cl(z1, z2, w, "inverse"), _SAMPLE),
+    "alpha_cl_quadratic": criterion_method(
+        lambda z1, z2, w, h: criteria.alpha_cl(z1, z2, w, "quadratic"), _SAMPLE),
+    "alpha_cl_new": criterion_method(
+        lambda z1, z2, w, h: criteria.alpha_cl(z1, z2, w, "exp", a=2.0, eps=0.0), _SAMPLE),
+    "byol": _predictor_method(rules.DIRECTPRED["rho"], lambda F, W, cfg: W),
+    "directpred": _predictor_method(
+        rules.DIRECTPRED["rho"],
+        lambda F, W, cfg: rules.directpred_predictor(F, rules.DIRECTPRED["eps"])),
+    "directcopy": _predictor_method(
+        rules.DIRECTCOPY["rho"],
+        lambda F, W, cfg: rules.directcopy_predictor(F, rules.DIRECTCOPY["eps"],
+                                                     cfg.train.directcopy_norm)),
+}
+
+
+def register(name: str, spec: MethodSpec) -> None:
+  """Adds a method; it then trains, saves and reports like every other. A member of an
+  existing compile group must build as the group does."""
+  if name in METHODS:
+    raise ValueError(f"method {name!r} is already registered")
+  members = [METHODS[n] for n in compile_group_of(spec.group)]
+  if members and members[0].build is not spec.build:
+    raise ValueError(f"method {name!r} must build as its group {spec.group!r} does")
+  METHODS[name] = spec
+
+
+def compile_group_of(group: str | None) -> tuple[str, ...]:
+  """The registered methods of a compile group, in registry order."""
+  return tuple(n for n, spec in METHODS.items() if group is not None and spec.group == group)
+
+
 def compile_group(method: str) -> tuple[str, ...]:
   """The methods that share method's compiled program ((method,) for the others)."""
-  groups = (tuple(criteria.CRITERIA), PREDICTOR_METHODS)
-  return next((group for group in groups if method in group), (method,))
+  return compile_group_of(METHODS[method].group) or (method,)
+
+
+def families() -> dict[str, tuple[str, ...]]:
+  """family -> its registered methods in registry order; FAMILIES first, then any other."""
+  names = dict.fromkeys(FAMILIES + tuple(spec.family for spec in METHODS.values()))
+  return {f: tuple(n for n, spec in METHODS.items() if spec.family == f) for f in names}
+
+
+def reads(method: str, scalar: str) -> bool:
+  """Whether method's loss reads the optional traced scalar (e.g. 'temperature')."""
+  return scalar in METHODS[method].reads
 
 
 def shared_config(cfg: RunConfig) -> tuple[RunConfig, int]:
@@ -191,69 +360,24 @@ def shared_config(cfg: RunConfig) -> tuple[RunConfig, int]:
 
 
 def own_terms(method: str, terms: dict) -> dict:
-  """method's own terms among a shared program's (its group's union, NaN where it lacks
-  one: criteria.select)."""
-  names = criteria.term_names(method) if method in criteria.CRITERIA else ()
+  """method's own terms among its program's: a criterion logs its group's union (NaN where it
+  lacks one: criteria.select); every other method logs its own."""
+  spec = METHODS[method]
+  if spec.build is not _criterion:
+    return terms
+  names = criteria.term_names(spec.part)
   return {k: v for k, v in terms.items() if k in names}
 
 
-def make_method(cfg: RunConfig, variant: int | jax.Array | None = None) -> Method:
-  """The parameter groups and phases of cfg.train.method.
+def make_method(cfg: RunConfig, member: int | jax.Array | None = None) -> Method:
+  """The parameter groups and phases of cfg.train.method, on cfg's encoder.
 
-  variant: the index in compile_group(cfg.train.method) of the method to train, traced
+  member: the index in compile_group(cfg.train.method) of the method to train, traced
   so that one program serves the group; None trains cfg.train.method itself.
   """
-  p, d, m = cfg.data.p, cfg.data.d, cfg.model.m
-  std = init_std(p, d, cfg.model.init_std)
-
-  def encoder(key, M, hyper):
-    return init_encoder(key, cfg.model, p, d, M, hyper.warm_start_c)
-
-  def head(key, bias):
-    return init_linear(key, m, m, cfg.model.head_init, std, bias)
-
-  method = cfg.train.method
-  group = compile_group(method)
-  if variant is None:
-    variant = group.index(method)
-  if method in criteria.CRITERIA:
-    criterion = criteria.select(group, variant)
-
-    def init_shared(key, M, hyper):  # the online key of every other method, for one seed
-      return {"online": encoder(jax.random.split(key)[0], M, hyper)}
-    return Method(init_shared, (_criterion_phase(cfg, criterion),))
-
-  if method in PREDICTOR_METHODS:
-    return _predictor_method(cfg, encoder, variant)
-
-  if method in ("cl", "simclr"):
-    def init_contrastive(key, M, hyper):
-      enc_key, proj_key = jax.random.split(key)
-      params = {"online": encoder(enc_key, M, hyper)}
-      if method == "simclr":
-        params["projector"] = head(proj_key, bias=True)
-      return params
-    groups = ("online", "projector") if method == "simclr" else ("online",)
-    return Method(init_contrastive, (_contrastive_phase(cfg, groups),))
-
-  if method == "simsiam":
-    with_projector = cfg.model.simsiam_projector
-
-    def init_simsiam(key, M, hyper):
-      enc_key, proj_key, pred_key = jax.random.split(key, 3)
-      params = {"online": encoder(enc_key, M, hyper), "predictor": head(pred_key, bias=True)}
-      if with_projector:  # Linear(m, m) -> [BN] -> activation, its bias the threshold
-        projector = head(proj_key, bias=True)
-        params["projector"] = Encoder(projector.W, projector.b, init_batch_norm(cfg.model))
-      return params
-    groups = ("online", "projector", "predictor") if with_projector else ("online", "predictor")
-    return Method(init_simsiam, (_simsiam_phase(cfg, groups),))
-
-  def init_ncl(key, M, hyper):
-    online_key, target_key, pred_key = jax.random.split(key, 3)
-    params = {"online": encoder(online_key, M, hyper), "target": encoder(target_key, M, hyper)}
-    if cfg.model.predictor != "none":
-      params["predictor"] = head(pred_key, bias=cfg.model.predictor == "linear_bias")
-    return params
-  return Method(init_ncl, (_ncl_phase(cfg, "online", "target"),
-                           _ncl_phase(cfg, "target", "online")))
+  group = compile_group(cfg.train.method)
+  if member is None:
+    member = group.index(cfg.train.method)
+  encoder = encoders.make_encoder(cfg.model, cfg.data.p, cfg.data.d)
+  parts = tuple(METHODS[name].part for name in group)
+  return METHODS[cfg.train.method].build(cfg, encoder, parts, member)

@@ -7,12 +7,13 @@ so the padded samples of a partial last batch (weight 0) do not enter them.
 from __future__ import annotations
 
 import dataclasses
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import jax
 import jax.numpy as jnp
 
-from ncl_landscape.config import ModelConfig
+if TYPE_CHECKING:
+  from ncl_landscape.config import ModelConfig
 
 BN_EPS = 1e-5
 NORM_EPS = 1e-12
@@ -164,26 +165,37 @@ def normalize(v: jax.Array) -> jax.Array:
   return v / safe_norm(v)
 
 
-def encode(params: Encoder, a: jax.Array, weights: jax.Array, cfg: ModelConfig) -> jax.Array:
-  """Representation of a batch of views. a: [B, p], weights: [B] -> [B, m].
+def activate(u: jax.Array, b: jax.Array, activation: str) -> jax.Array:
+  """The activation of a layer whose (normalised) pre-activation is u and bias b: 'srelu_code'
+  relu(u) - relu(2b - u) (the authors' code), 'srelu_paper' SReLU_b(u) (Eq. 14), 'relu',
+  'linear'."""
+  if activation == "srelu_code":
+    return jax.nn.relu(u) - jax.nn.relu(2.0 * b - u)
+  if activation == "srelu_paper":
+    return srelu(u, b)
+  if activation == "relu":
+    return jax.nn.relu(u)
+  return u
 
-  'srelu_code': u = BN(W a + b), out = relu(u) - relu(2b - u) (the authors' code);
-  'srelu_paper': out = SReLU_b(BN(W a)) (Eq. 14); 'relu': relu(BN(W a + b));
-  'linear': BN(W a + b). BN only when cfg.batch_norm; n(.) when cfg.normalize_repr (at
-  the output only: a two-layer encoder's first layer feeds its second unnormalised).
+
+def layer(a: jax.Array, W: jax.Array, b: jax.Array, bn: BatchNorm | None, weights: jax.Array,
+          activation: str) -> jax.Array:
+  """act(BN(a W^T + b)); 'srelu_paper' leaves b out of the pre-activation (it is the
+  threshold). a: [B, h], W: [m, h], weights: [B] (BN's per-sample weights) -> [B, m]."""
+  pre = a @ W.T
+  if activation != "srelu_paper":
+    pre = pre + b
+  u = batch_norm(pre, weights, bn) if bn is not None else pre
+  return activate(u, b, activation)
+
+
+def encode(params: Encoder, a: jax.Array, weights: jax.Array, cfg: ModelConfig) -> jax.Array:
+  """The encoder's output h(a) (before any normalisation n(.)). a: [B, p], weights: [B] -> [B, m].
+
+  One layer(); the text's two-layer encoder multiplies W W1 first, the code's runs its
+  first layer (`hidden`) before.
   """
   if params.hidden is not None:
-    a = encode(params.hidden, a, weights, dataclasses.replace(cfg, normalize_repr=False))
-  pre = a @ (params.W if params.W1 is None else params.W @ params.W1).T
-  if cfg.activation != "srelu_paper":
-    pre = pre + params.b
-  u = batch_norm(pre, weights, params.bn) if params.bn is not None else pre
-  if cfg.activation == "srelu_code":
-    out = jax.nn.relu(u) - jax.nn.relu(2.0 * params.b - u)
-  elif cfg.activation == "srelu_paper":
-    out = srelu(u, params.b)
-  elif cfg.activation == "relu":
-    out = jax.nn.relu(u)
-  else:
-    out = u
-  return normalize(out) if cfg.normalize_repr else out
+    a = encode(params.hidden, a, weights, cfg)
+  W = params.W if params.W1 is None else params.W @ params.W1
+  return layer(a, W, params.b, params.bn, weights, cfg.activation)

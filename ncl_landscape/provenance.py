@@ -50,6 +50,6 @@ def fidelity_line(settings: dict) -> str:
   run), CL masks dependent (as run: D ~ Bernoulli(0.5))'; '' for none."""
   parts = [f"{NAMES[k]} `{settings[k]}` ({FIDELITY[k][settings[k]]})" for k in FIDELITY
            if settings.get(k) in FIDELITY[k]]
-  if settings.get("variants"):
-    parts.append("variants " + ", ".join(settings["variants"]))
+  if settings.get("fidelities"):
+    parts.append("fidelities " + ", ".join(settings["fidelities"]))
   return ", ".join(parts)

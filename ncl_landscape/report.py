@@ -12,7 +12,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from ncl_landscape import disk, provenance, rescue
+from ncl_landscape import disk, methods, provenance, rescue
 from ncl_landscape.atlas_plots import init_label as label
 from ncl_landscape.experiment import is_complete
 from ncl_landscape.verdicts import (DIGITS, Check, MissingArm, Stat, check, fmt, group_stats,
@@ -90,13 +90,13 @@ def _change_cells(curves: dict, method: str):
   return start, end, change
 
 
-def _trend_table(curves: dict, methods: list[str]) -> list[str]:
+def _trend_table(curves: dict, arms: list[str]) -> list[str]:
   lines = ["| arm | cell | initial min max-cosine | final min max-cosine | change (per run) |",
            "|---|---|---|---|---|"]
-  for method in methods:
-    start, end, change = _change_cells(curves, method)
+  for arm in arms:
+    start, end, change = _change_cells(curves, arm)
     varying = varying_fields(end)
-    lines += [f"| {method} | {cell_label(k, varying)} | {start[k]} | {end[k]} | {change[k]} |"
+    lines += [f"| {arm} | {cell_label(k, varying)} | {start[k]} | {end[k]} | {change[k]} |"
               for k in end]
   return lines
 
@@ -106,13 +106,13 @@ def _labelled(cells: dict[tuple, Stat]) -> dict[str, Stat]:
   return {cell_label(k, varying): st for k, st in cells.items()}
 
 
-def stays_low(*methods: str):
+def stays_low(*arms: str):
   """'Still fails': the final minimum max-cosine below LOW in every cell of every arm (the
   first arm is the figure's model as run; a later arm failing makes it 'partly')."""
   def judge(res):
     checks = [check(f"{m} ends low", _labelled(cell_stats(res.curves, m)), lambda v: v < LOW,
-                    f"< {LOW}") for m in methods]
-    return verdict_text(checks, required=1), _trend_table(res.curves, list(methods))
+                    f"< {LOW}") for m in arms]
+    return verdict_text(checks, required=1), _trend_table(res.curves, list(arms))
   return judge
 
 
@@ -144,7 +144,7 @@ def rises(method: str, target: float):
 
 
 def rises_from(target_start: float, target: float):
-  """Figure 7: every (variant, c, sparsity) cell judged on its own (the paper shows single
+  """Figure 7: every (arm, c, sparsity) cell judged on its own (the paper shows single
   curves); the verdict rests on the cells whose start is within 2 RISE of the paper's start,
   or on every cell if none is. A cell reproduces when it rises by RISE and ends within
   TOLERANCE of target; it is 'partly' when it rises and misses target."""
@@ -303,13 +303,6 @@ def theorem3(res: Results):
           f"||W^o - I||_F): {others}"), theory_table(res)
 
 
-FAMILIES = {  # the families of docs/methods.md
-    "sample-contrastive": ("cl", "simclr", "simclr_abs", "simclr_sq", "spectral", "garrido_lc",
-                           "alpha_cl_exp", "alpha_cl_inverse", "alpha_cl_quadratic",
-                           "alpha_cl_new"),
-    "dimension-contrastive": ("vicreg", "barlow_twins", "barlow_twins_1m", "garrido_lnc"),
-    "non-contrastive": ("ncl", "simsiam", "byol", "directpred", "directcopy"),
-}
 RECOVERED = 0.8  # a mean minimum max-cosine at least this counts as recovering the dictionary
 
 
@@ -331,13 +324,13 @@ def atlas(res: Results):
   stats = {c: group_stats([r for r in rows if float(r["warm_start_c"]) == c], ("method",),
                           "maxcos_min") for c in starts}
   flags = lambda m, col: sum(float(r[col] or 0) > 0 for r in rows if r["method"] == m)
-  methods = sorted({r["method"] for r in rows},
-                   key=lambda m: -np.nan_to_num(stats[starts[0]][(m,)].mean, nan=-1))
+  ranked = sorted({r["method"] for r in rows},
+                  key=lambda m: -np.nan_to_num(stats[starts[0]][(m,)].mean, nan=-1))
   lines = ["| method | " + " | ".join(f"min max-cosine, {label(c)}" for c in starts)
            + f" | epochs to half its gain, {label(starts[0])} | complete / dimensional collapse "
            "(runs) | effective rank |", "|---|" + "---|" * (len(starts) + 3)]
   ranks = group_stats(rows, ("method",), "effective_rank")
-  for m in methods:
+  for m in ranked:
     lines.append(f"| {m} | " + " | ".join(str(stats[c][(m,)]) for c in starts)
                  + f" | {half_gain_epoch(res.curves, m, starts[0]):.0f} | "
                  f"{flags(m, 'collapse_complete')} / {flags(m, 'collapse_dimensional')} | "
@@ -345,27 +338,27 @@ def atlas(res: Results):
   lines += ["", "| family | " + " | ".join(f"mean, {label(c)}" for c in starts) + " |",
             "|---|" + "---|" * len(starts)]
   family_means = {}
-  for family, members in FAMILIES.items():
+  for family, members in methods.families().items():
     means = [[stats[c][(m,)].mean for m in members if (m,) in stats[c]] for c in starts]
     if means[0]:
       family_means[family] = np.nanmean(means[0])
       lines.append(f"| {family} | " + " | ".join(f"{np.nanmean(v):.3f}" for v in means) + " |")
   lines += ["", "What the paper did not test:",
-            f"- Best from the {label(starts[0])} start: {methods[0]} "
-            f"({stats[starts[0]][(methods[0],)].mean:.3f}); worst: {methods[-1]} "
-            f"({stats[starts[0]][(methods[-1],)].mean:.3f})."]
+            f"- Best from the {label(starts[0])} start: {ranked[0]} "
+            f"({stats[starts[0]][(ranked[0],)].mean:.3f}); worst: {ranked[-1]} "
+            f"({stats[starts[0]][(ranked[-1],)].mean:.3f})."]
   if family_means:
-    ranked = sorted(family_means, key=family_means.get, reverse=True)
+    best_first = sorted(family_means, key=family_means.get, reverse=True)
     lines.append("- Families from the same start, best first: " + ", ".join(
-        f"{f} ({family_means[f]:.3f})" for f in ranked) + ".")
+        f"{f} ({family_means[f]:.3f})" for f in best_first) + ".")
   for c in starts[1:]:
-    lift = np.array([stats[c][(m,)].mean - stats[starts[0]][(m,)].mean for m in methods])
+    lift = np.array([stats[c][(m,)].mean - stats[starts[0]][(m,)].mean for m in ranked])
     lines.append(f"- From the {label(c)} start each method ends {np.nanmin(lift):+.3f} to "
                  f"{np.nanmax(lift):+.3f} away from where it ends from the {label(starts[0])} "
                  "start.")
-  collapsed = [m for m in methods if flags(m, "collapse_complete") + flags(m,
+  collapsed = [m for m in ranked if flags(m, "collapse_complete") + flags(m,
                                                                           "collapse_dimensional")]
-  diverged = [m for m in methods if any(st[(m,)].diverged for st in stats.values())]
+  diverged = [m for m in ranked if any(st[(m,)].diverged for st in stats.values())]
   lines.append(f"- Collapse (complete or dimensional, any run): {', '.join(collapsed) or 'none'}; "
                f"diverged runs: {', '.join(diverged) or 'none'}.")
   aligned = group_stats([r for r in rows if r.get("commutator")], ("method",), "commutator")
@@ -373,9 +366,9 @@ def atlas(res: Results):
     lines.append("- Predictor / correlation alignment ||[F, W_p]||_F / (||F|| ||W_p||) at the end "
                  "(0: shared eigenvectors): " + ", ".join(f"{m} {st.mean:.3f}"
                                                            for (m,), st in aligned.items()) + ".")
-  recovered = {c: [m for m in methods if shown(stats[c][(m,)].mean) >= RECOVERED]
+  recovered = {c: [m for m in ranked if shown(stats[c][(m,)].mean) >= RECOVERED]
                for c in starts}
-  verdict = "; ".join(f"from the {label(c)} start {len(recovered[c])} of {len(methods)} methods "
+  verdict = "; ".join(f"from the {label(c)} start {len(recovered[c])} of {len(ranked)} methods "
                       f"reach {RECOVERED} ({', '.join(recovered[c]) or 'none'})" for c in starts)
   return verdict, lines
 

@@ -51,11 +51,8 @@ def flat_params(params) -> dict[str, np.ndarray]:
 
 
 def _arrays(out: RunOutput) -> dict[str, np.ndarray]:
-  arrays = {k: getattr(out, k) for k in ("loss", "maxcos_max", "maxcos_median", "maxcos_min", "M")}
-  arrays.update({f"final.{k}": v for k, v in out.final.items()})
-  arrays.update({f"terms.{k}": v for k, v in out.terms.items()})
-  arrays.update({f"params.{k}": v for k, v in flat_params(out.params).items()})
-  return arrays
+  groups = {"curves": out.curves, "final": out.final, "params": flat_params(out.params)}
+  return {"M": out.M, **{f"{g}.{k}": v for g, arrays in groups.items() for k, v in arrays.items()}}
 
 
 def _encode(arrays: dict) -> bytes:
@@ -118,9 +115,7 @@ def load_chunk(directory: str, arm: str, index: int, arm_hash: str) -> RunOutput
   arrays = _load(directory, str(index), f"{arm}/{index}", arm_hash)
   if arrays is None:
     return None
-  return RunOutput(loss=arrays["loss"], terms=_group(arrays, "terms."),
-                   maxcos_max=arrays["maxcos_max"], maxcos_median=arrays["maxcos_median"],
-                   maxcos_min=arrays["maxcos_min"], final=_group(arrays, "final."),
+  return RunOutput(curves=_group(arrays, "curves."), final=_group(arrays, "final."),
                    params=_group(arrays, "params."), M=arrays["M"])
 
 

@@ -28,10 +28,11 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from ncl_landscape.config import Hyper, RunConfig
+from ncl_landscape.config import RunConfig
+from ncl_landscape.hyper import Hyper
 from ncl_landscape.data import latent_identity
 from ncl_landscape.methods import own_terms, shared_config
-from ncl_landscape.train import RunOutput, make_trainer, run_output
+from ncl_landscape.train import TERM, RunOutput, make_trainer, run_output
 
 RUN_AXIS = "runs"
 
@@ -112,24 +113,24 @@ def _replicated() -> NamedSharding:
 
 
 def _over_runs(fn, vmap_width: int | None):
-  """fn(variant, *args) of one run -> the same over a leading run axis of every arg: vmapped,
+  """fn(member, *args) of one run -> the same over a leading run axis of every arg: vmapped,
   or, with vmap_width, a lax.map over groups of exactly vmap_width vmapped runs."""
-  def batched(variant, *args):
-    return jax.vmap(functools.partial(fn, variant))(*args)
+  def batched(member, *args):
+    return jax.vmap(functools.partial(fn, member))(*args)
 
   if vmap_width is None:
     return batched
 
-  def grouped(variant, *args):
+  def grouped(member, *args):
     runs = jax.tree_util.tree_leaves(args)[0].shape[0]
     split = lambda v: v.reshape((runs // vmap_width, vmap_width) + v.shape[1:])
-    out = jax.lax.map(lambda a: batched(variant, *a), jax.tree_util.tree_map(split, args))
+    out = jax.lax.map(lambda a: batched(member, *a), jax.tree_util.tree_map(split, args))
     return jax.tree_util.tree_map(lambda v: v.reshape((runs,) + v.shape[2:]), out)
   return grouped
 
 
 def _sharded_jit(fn, n_batched: int, donate: bool = False):
-  """jit of fn(variant, *batched) with the variant replicated and every batched argument and
+  """jit of fn(member, *batched) with the member replicated and every batched argument and
   output split over the run mesh."""
   return jax.jit(fn, in_shardings=(_replicated(),) + (_split_runs(),) * n_batched,
                  out_shardings=_split_runs(), donate_argnums=(1,) if donate else ())
@@ -137,10 +138,11 @@ def _sharded_jit(fn, n_batched: int, donate: bool = False):
 
 class ChunkTrainer(NamedTuple):
   """make_trainer's pieces compiled for chunks of `size` runs, on global arrays:
-  start(key_data, hyper) -> (Carry, Log); advance(intervals)(carry, key_data, hyper) ->
-  (Carry, Log [size, intervals]) (the carry is donated); finish(carry, key_data, hyper, loss)
-  -> (final, params, M); the method's own terms are kept. carry_spec: the carry's shapes
-  and shardings (to restore a saved carry)."""
+  start(key_data, hyper) -> (Carry, curve point);
+  advance(intervals)(carry, key_data, hyper) -> (Carry, curve points [size, intervals])
+  (the carry is donated); finish(carry, key_data, hyper, loss) -> (final, params, M); the
+  method's own terms are kept. carry_spec: the carry's shapes and shardings (to restore a
+  saved carry)."""
   start: Callable
   advance: Callable
   finish: Callable
@@ -167,7 +169,8 @@ class _Programs:
     on_runs = lambda tree: jax.tree_util.tree_map(
         lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=_split_runs()), tree)
     self.carry = on_runs(carry)
-    loss = jax.ShapeDtypeStruct((size, t.intervals + 1), log0.loss.dtype, sharding=_split_runs())
+    loss = jax.ShapeDtypeStruct((size, t.intervals + 1), log0["loss"].dtype,
+                                sharding=_split_runs())
     finish = _sharded_jit(_over_runs(lambda v, c, k, h, l: t.finish(c, wrap(k), h, v, l),
                                      vmap_width), 4)
     self.finish = finish.lower(self.inputs[0], self.carry, *self.inputs[1:], loss).compile()
@@ -193,25 +196,29 @@ def _compiled(cfg: RunConfig, size: int, vmap_width: int | None) -> _Programs:
 
 def compile_segments(cfg: RunConfig, size: int, vmap_width: int | None = None) -> ChunkTrainer:
   """cfg's ChunkTrainer. Compiled ahead of time, once per compile group: the other methods of
-  cfg's group reuse the programs with their own variant."""
-  shared, variant = shared_config(cfg)
+  cfg's group reuse the programs with their own member."""
+  shared, member = shared_config(cfg)
   programs = _compiled(shared, size, vmap_width)
-  variant = to_global(np.asarray(variant, np.int32), _replicated())
-  own = lambda log: log._replace(terms=own_terms(cfg.train.method, log.terms))
+  member = to_global(np.asarray(member, np.int32), _replicated())
+
+  def own(log):  # the method's own terms of its group's union
+    terms = own_terms(cfg.train.method, {k[len(TERM):]: v for k, v in log.items()
+                                         if k.startswith(TERM)})
+    return {k: v for k, v in log.items() if not k.startswith(TERM) or k[len(TERM):] in terms}
 
   def start(key_data, hyper):
-    carry, log0 = programs.start(variant, key_data, hyper)
+    carry, log0 = programs.start(member, key_data, hyper)
     return carry, own(log0)
 
   def advance(intervals: int):
     compiled = programs.advance(intervals)
     def run(carry, key_data, hyper):
-      carry, logs = compiled(variant, carry, key_data, hyper)
+      carry, logs = compiled(member, carry, key_data, hyper)
       return carry, own(logs)
     return run
 
   def finish(carry, key_data, hyper, loss):
-    return programs.finish(variant, carry, key_data, hyper, loss)
+    return programs.finish(member, carry, key_data, hyper, loss)
 
   return ChunkTrainer(start, advance, finish, programs.trainer.intervals, programs.carry)
 
@@ -226,7 +233,7 @@ def compile_chunks(cfg: RunConfig, size: int, vmap_width: int | None = None):
     carry, log0 = chunk.start(key_data, hyper)
     carry, logs = advance(carry, key_data, hyper)
     out = run_output(*to_host((log0, logs)), {}, {})
-    final, params, M = chunk.finish(carry, key_data, hyper, to_global(out.loss))
+    final, params, M = chunk.finish(carry, key_data, hyper, to_global(out.curves["loss"]))
     return out._replace(**to_host({"final": final, "params": params, "M": M}))
   return train_chunk
 

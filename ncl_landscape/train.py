@@ -24,10 +24,10 @@ import numpy as np
 import optax
 
 from ncl_landscape import augment, metrics, permute, rules
-from ncl_landscape.config import Hyper, RunConfig
+from ncl_landscape.config import RunConfig
+from ncl_landscape.hyper import Hyper
 from ncl_landscape.data import Dataset, sample_dataset
-from ncl_landscape.methods import Method, Phase, make_method
-from ncl_landscape.networks import Encoder, effective_weight, encode, project_rows_or_columns
+from ncl_landscape.methods import ENCODER_GROUPS, Method, Phase, make_method, representation
 
 EVAL_SAMPLES = 1024  # samples used for the final support-recovery metric
 
@@ -39,15 +39,23 @@ class TrainState(NamedTuple):
 
 
 class RunOutput(NamedTuple):
-  """Curves are [L] at the logged epochs (see log_epochs); the rest are scalars."""
-  loss: jax.Array
-  terms: dict  # name -> [L] curve of each named part of the loss (criteria.py)
-  maxcos_max: jax.Array
-  maxcos_median: jax.Array
-  maxcos_min: jax.Array
-  final: dict  # name -> scalar: maxcos_*, support_*, within_bound
+  """One run's (or, stacked, a grid's) results."""
+  curves: dict  # name -> [L] at the logged epochs (log_epochs): every entry of curve_point
+  final: dict  # name -> scalar: maxcos_*, support_*, within_bound (final_metrics)
   params: dict  # final parameters
   M: jax.Array | None = None  # the run's dictionary [p, d], to recompute metrics from params
+
+
+TERM = "term_"  # curve_point's prefix of the loss's named parts
+
+
+def curve_point(loss: jax.Array, terms: dict, W: jax.Array, M: jax.Array) -> dict:
+  """Every logged curve at one point (epoch 0, then the end of each logged interval): the
+  loss, its named parts ('term_<name>', criteria.py) and the minimum, median and maximum
+  max-cosine of the readout map W [m, p] against M (Section 5.1). A new curve is one entry."""
+  mc = metrics.max_cosine(W, M)
+  return {"loss": loss, "maxcos_min": mc.min, "maxcos_median": mc.median, "maxcos_max": mc.max,
+          **{TERM + k: v for k, v in terms.items()}}
 
 
 def make_optimizer(name: str, lr) -> optax.GradientTransformation:
@@ -132,8 +140,7 @@ def make_run_fns(cfg: RunConfig, method: Method) -> RunFns:
     """Row or column normalisation of every encoder W after a step (cfg.train.weight_norm)."""
     if cfg.train.weight_norm == "none":
       return groups
-    return {g: v._replace(W=project_rows_or_columns(v.W, cfg.train.weight_norm))
-            if isinstance(v, Encoder) and g in ("online", "target") else v
+    return {g: method.encoder.project(v, cfg.train.weight_norm) if g in ENCODER_GROUPS else v
             for g, v in groups.items()}
 
   def views(key, idx, w, data, hyper):
@@ -202,34 +209,15 @@ class Carry(NamedTuple):
   epoch: jax.Array  # int32 scalar: epochs done
 
 
-class Log(NamedTuple):
-  """Logged points (one, or stacked along a leading axis)."""
-  loss: jax.Array
-  terms: dict
-  maxcos: metrics.MaxCosine
-
-
-def log_arrays(log: Log) -> dict:
-  """A Log as named arrays (curve name -> array), e.g. to save it."""
-  return {"loss": log.loss, "maxcos_max": log.maxcos.max, "maxcos_median": log.maxcos.median,
-          "maxcos_min": log.maxcos.min, **{f"terms.{k}": v for k, v in log.terms.items()}}
-
-
-def log_from_arrays(arrays: dict) -> Log:
-  return Log(arrays["loss"], {k[6:]: v for k, v in arrays.items() if k.startswith("terms.")},
-             metrics.MaxCosine(arrays["maxcos_max"], arrays["maxcos_median"],
-                               arrays["maxcos_min"]))
-
-
 class Trainer(NamedTuple):
-  """One run in pieces, each pure in (key, hyper, variant), so a grid can train it segment
+  """One run in pieces, each pure in (key, hyper, member), so a grid can train it segment
   by segment on the host and resume between segments; make_train composes them.
 
-  start(key, hyper, variant) -> (Carry, Log): initialisation, its logged point (epoch 0)
-    and the unlogged first epochs (log_epochs);
-  advance(carry, key, hyper, variant, intervals) -> (Carry, Log [intervals]): `intervals`
-    (static) logged intervals of log_every epochs;
-  finish(carry, key, hyper, variant, loss_curve) -> (final metrics, parameters, M).
+  start(key, hyper, member) -> (Carry, curve_point): initialisation, its logged point
+    (epoch 0) and the unlogged first epochs (log_epochs);
+  advance(carry, key, hyper, member, intervals) -> (Carry, curve points [intervals]):
+    `intervals` (static) logged intervals of log_every epochs;
+  finish(carry, key, hyper, member, loss_curve) -> (final metrics, parameters, M).
   """
   start: Callable
   advance: Callable
@@ -238,14 +226,14 @@ class Trainer(NamedTuple):
 
 
 def make_trainer(cfg: RunConfig, method: Method | None = None) -> Trainer:
-  """The Trainer of the static configuration cfg. variant (traced int, unbatched): which
+  """The Trainer of the static configuration cfg. member (traced int, unbatched): which
   method of cfg's compile group to train (methods.make_method); None trains
   cfg.train.method, or `method` when given."""
   cfg.validate()
   k, unlogged, n_logs = log_schedule(cfg)
 
-  def setup(key, hyper, variant):
-    run_method = method or make_method(cfg, variant)
+  def setup(key, hyper, member):
+    run_method = method or make_method(cfg, member)
     fns = make_run_fns(cfg, run_method)
     data, _, loop_key = fns.context(key, hyper)
     return run_method, fns, data, loop_key
@@ -255,61 +243,59 @@ def make_trainer(cfg: RunConfig, method: Method | None = None) -> Trainer:
       return fns.epoch(state, epoch_index, loop_key, data, hyper)
     return jax.lax.scan(body, state, first_epoch + jnp.arange(count))
 
-  def maxcos(run_method, state, data):
-    return metrics.max_cosine(effective_weight(state.params[run_method.readout]), data.M)
+  def point(run_method, state, data, loss, terms):
+    W = run_method.encoder.readout(state.params[run_method.readout])
+    return curve_point(loss, terms, W, data.M)
 
-  def start(key, hyper, variant=None):
-    run_method = method or make_method(cfg, variant)
+  def start(key, hyper, member=None):
+    run_method = method or make_method(cfg, member)
     fns = make_run_fns(cfg, run_method)
     state, data, loop_key = fns.init(key, hyper)
     idx, w = epoch_batches(loop_key, cfg.data.n, cfg.train.batch_size, cfg.train.drop_last)
     _, (loss0, terms0) = fns.step(state, 0, loop_key, idx[0], w[0], data, hyper)
-    log0 = Log(loss0, terms0, maxcos(run_method, state, data))
+    log0 = point(run_method, state, data, loss0, terms0)
     if unlogged:
       state, _ = run_epochs(fns, state, 0, unlogged, loop_key, data, hyper)
     return Carry(state, jnp.asarray(unlogged, jnp.int32)), log0
 
-  def advance(carry, key, hyper, variant=None, intervals: int = n_logs):
-    run_method, fns, data, loop_key = setup(key, hyper, variant)
+  def advance(carry, key, hyper, member=None, intervals: int = n_logs):
+    run_method, fns, data, loop_key = setup(key, hyper, member)
 
     def log_interval(state, first_epoch):
       state, records = run_epochs(fns, state, first_epoch, k, loop_key, data, hyper)
       loss, terms = jax.tree_util.tree_map(lambda v: v[-1], records)
-      return state, Log(loss, terms, maxcos(run_method, state, data))
+      return state, point(run_method, state, data, loss, terms)
 
     state, logs = jax.lax.scan(log_interval, carry.state, carry.epoch + k * jnp.arange(intervals))
     return Carry(state, carry.epoch + k * intervals), logs
 
-  def finish(carry, key, hyper, variant=None, loss_curve=None):
-    run_method, _, data, _ = setup(key, hyper, variant)
+  def finish(carry, key, hyper, member=None, loss_curve=None):
+    run_method, _, data, _ = setup(key, hyper, member)
     return (final_metrics(cfg, run_method, carry.state, data, loss_curve), carry.state.params,
             data.M)
 
   return Trainer(start, advance, finish, n_logs)
 
 
-def run_output(log0: Log, logs: Log, final: dict, params: dict) -> RunOutput:
-  """RunOutput from the epoch-0 log, the stacked logs [..., L] and the final pieces; works on
-  single runs and on grids (logs then [R, L], log0 [R])."""
-  axis = logs.loss.ndim - 1
-  xp = np if isinstance(logs.loss, np.ndarray) else jnp
-  (loss, terms), mc = jax.tree_util.tree_map(
-      lambda a, b: xp.concatenate([xp.expand_dims(a, axis), b], axis),
-      ((log0.loss, log0.terms), log0.maxcos), ((logs.loss, logs.terms), logs.maxcos))
-  return RunOutput(loss=loss, terms=terms, maxcos_max=mc.max, maxcos_median=mc.median,
-                   maxcos_min=mc.min, final=final, params=params)
+def run_output(log0: dict, logs: dict, final: dict, params: dict) -> RunOutput:
+  """RunOutput from the epoch-0 point, the stacked points [..., L] and the final pieces; works
+  on single runs and on grids (logs then [R, L], log0 [R])."""
+  xp = np if isinstance(logs["loss"], np.ndarray) else jnp
+  axis = logs["loss"].ndim - 1
+  curves = {k: xp.concatenate([xp.expand_dims(log0[k], axis), logs[k]], axis) for k in logs}
+  return RunOutput(curves=curves, final=final, params=params)
 
 
 def make_train(cfg: RunConfig, method: Method | None = None):
-  """Returns train(key, hyper, variant=None) -> RunOutput for the static configuration cfg:
+  """Returns train(key, hyper, member=None) -> RunOutput for the static configuration cfg:
   make_trainer's pieces composed into one run (one lax.scan over every logged interval)."""
   trainer = make_trainer(cfg, method)
 
-  def train(key: jax.Array, hyper: Hyper, variant: jax.Array | None = None) -> RunOutput:
-    carry, log0 = trainer.start(key, hyper, variant)
-    carry, logs = trainer.advance(carry, key, hyper, variant, trainer.intervals)
+  def train(key: jax.Array, hyper: Hyper, member: jax.Array | None = None) -> RunOutput:
+    carry, log0 = trainer.start(key, hyper, member)
+    carry, logs = trainer.advance(carry, key, hyper, member, trainer.intervals)
     out = run_output(log0, logs, {}, {})
-    final, params, M = trainer.finish(carry, key, hyper, variant, out.loss)
+    final, params, M = trainer.finish(carry, key, hyper, member, out.curves["loss"])
     return out._replace(final=final, params=params, M=M)
 
   return train
@@ -322,11 +308,11 @@ def final_metrics(cfg: RunConfig, method: Method, state: TrainState, data: Datas
   curve and every parameter stayed finite and within metrics.DIVERGENCE_BOUND."""
   params = state.params
   encoder = params[method.readout]
-  W = effective_weight(encoder)
+  W = method.encoder.readout(encoder)
   mc = metrics.max_cosine(W, data.M)
   n_eval = min(cfg.data.n, EVAL_SAMPLES)
   x, z = data.x[:n_eval], data.z[:n_eval]
-  rep = encode(encoder, x, jnp.ones((n_eval,)), cfg.model)
+  rep = representation(cfg, method.encoder)(encoder, x, jnp.ones((n_eval,)))
   collapse = metrics.collapse(rep, cfg.data.d)
   out = {"maxcos_max": mc.max, "maxcos_median": mc.median, "maxcos_min": mc.min,
          "effective_rank": collapse.effective_rank,

@@ -15,4 +15,5 @@ from ncl_landscape.sweep import run_grid  # noqa: E402
 
 assert jax.device_count() == DEVICES
 out = run_grid(SMALL, small_grid(), vmap_width=2)
-np.savez(sys.argv[1], loss=out.loss, W=out.params["online"].W, maxcos_min=out.maxcos_min)
+np.savez(sys.argv[1], loss=out.curves["loss"], W=out.params["online"].W,
+         maxcos_min=out.curves["maxcos_min"])

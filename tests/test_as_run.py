@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from experiments import fig1, fig2, fig3, fig5, fig6, fig7, table1, warm_start
-from ncl_landscape.config import Hyper
+from ncl_landscape.hyper import Hyper
 from ncl_landscape.data import make_dictionary
 from ncl_landscape.methods import make_method
 from ncl_landscape.train import make_run_fns
@@ -180,9 +180,9 @@ def settings(module, **extra):
 
 def ncl_arms():
   """(arm, normalises outputs, has predictor) of every NCL arm of Figures 1-7."""
-  arms = [a for a in fig1.make_arms(settings(fig1)) if a.method == "ncl"]
-  arms += [a for a in fig2.make_arms(settings(fig2)) if a.method == "ncl"]
-  arms += [a for a in fig3.make_arms(settings(fig3)) if a.method == "ncl_2layer"]
+  arms = [a for a in fig1.make_arms(settings(fig1)) if a.name == "ncl"]
+  arms += [a for a in fig2.make_arms(settings(fig2)) if a.name == "ncl"]
+  arms += [a for a in fig3.make_arms(settings(fig3)) if a.name == "ncl_2layer"]
   for module in (fig5, fig6, fig7):
     arms += warm_start.make_arms(module.FIGURE, settings(module))
   return arms
@@ -210,7 +210,7 @@ def check_phase(cfg, phase, params, a1, a2, reference_loss):
       assert not np.any(g), f"{phase.name} step moves {path} through the stop-gradient"
 
 
-@pytest.mark.parametrize("arm", ncl_arms(), ids=lambda a: a.method)
+@pytest.mark.parametrize("arm", ncl_arms(), ids=lambda a: a.name)
 def test_ncl_figure_models_match_the_reference(x64, arm):
   cfg = small(arm.cfg)
   method = make_method(cfg)
@@ -227,7 +227,7 @@ def test_ncl_figure_models_match_the_reference(x64, arm):
 
 def test_figure_models_are_the_ones_described():
   """The arms' models as the authors ran them (the README table)."""
-  by = {a.method: a.cfg for m in (fig5, fig6, fig7)
+  by = {a.name: a.cfg for m in (fig5, fig6, fig7)
         for a in warm_start.make_arms(m.FIGURE, settings(m))}
   for name in ("ncl_warm_pred", "ncl_pred"):
     assert by[name].model.predictor == "linear_bias" and by[name].model.batch_norm
@@ -242,19 +242,19 @@ def test_figure_models_are_the_ones_described():
     assert (cfg.data.dictionary == "identity") == identity
     assert (cfg.train.ncl_form, cfg.model.normalize_repr) == (("inner", False) if identity
                                                               else ("cosine", True))
-  fig2_arms = {a.method: a for a in fig2.make_arms(settings(fig2, mask_probs=(0.25, 0.9)))}
+  fig2_arms = {a.name: a for a in fig2.make_arms(settings(fig2, mask_probs=(0.25, 0.9)))}
   assert not fig2_arms["ncl"].cfg.model.batch_norm and fig2_arms["cl"].cfg.model.batch_norm
   assert fig2_arms["cl"].cfg.train.mask == "dependent"
   assert {p["mask_prob"] for p in fig2_arms["cl"].grid.points} == {0.5}  # D ~ Bernoulli(0.5)
   assert {p["mask_prob"] for p in fig2_arms["ncl"].grid.points} == {0.25, 0.9}
-  fig1_arms = {a.method: a.cfg for a in fig1.make_arms(settings(fig1))}
+  fig1_arms = {a.name: a.cfg for a in fig1.make_arms(settings(fig1))}
   assert fig1_arms["cl"].model.batch_norm and not fig1_arms["ncl"].model.batch_norm
 
 
 @pytest.mark.parametrize("module,name,projector", [
     (fig1, "cl", False), (fig2, "cl", False), (table1, "simplified_simclr", True)])
 def test_contrastive_models_match_the_reference(x64, module, name, projector):
-  arm = next(a for a in module.make_arms(settings(module)) if a.method == name)
+  arm = next(a for a in module.make_arms(settings(module)) if a.name == name)
   cfg = small(arm.cfg)
   (phase,) = make_method(cfg).phases
   params = perturbed_params(cfg, jax.random.key(3))
@@ -266,7 +266,7 @@ def test_contrastive_models_match_the_reference(x64, module, name, projector):
 @pytest.mark.parametrize("name,projector", [("simplified_simsiam", True),
                                             ("simplified_simsiam_enc_pred", False)])
 def test_simsiam_models_match_the_reference(x64, name, projector):
-  arm = next(a for a in table1.make_arms(settings(table1)) if a.method == name)
+  arm = next(a for a in table1.make_arms(settings(table1)) if a.name == name)
   cfg = small(arm.cfg)
   (phase,) = make_method(cfg).phases
   params = perturbed_params(cfg, jax.random.key(5))
@@ -283,7 +283,7 @@ def test_figure7_as_run_step_is_sgd_then_normalisation(x64, norm, axis):
   W^p, then W^o and W^t rescaled to unit rows (columns); the other side untouched."""
   short = {"row": "rownorm", "column": "colnorm"}[norm]
   arm = next(a for a in warm_start.make_arms(fig7.FIGURE, settings(fig7))
-             if a.method == f"ncl_warm_pred_{short}_random")
+             if a.name == f"ncl_warm_pred_{short}_random")
   cfg = small(arm.cfg)
   fns = make_run_fns(cfg, make_method(cfg))
   hyper = Hyper(lr=0.1, mask_prob=0.0, warm_start_c=1.0)  # mask prob 0: both views are x
@@ -315,7 +315,7 @@ def test_figure7_as_run_start_matches_the_code_warm_start_rule():
   p = fig7.FULL_RANK
   rng = np.random.default_rng(0)
   cfg = next(a for a in warm_start.make_arms(fig7.FIGURE, settings(fig7))
-             if a.method == "ncl_warm_pred_rownorm_random").cfg
+             if a.name == "ncl_warm_pred_rownorm_random").cfg
   start = {}
   for c in fig7.AS_RUN_C:
     ours, theirs = [], []

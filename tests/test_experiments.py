@@ -11,14 +11,11 @@ import time
 
 import numpy as np
 import pytest
-from absl import flags
 
-from experiments import common
+from experiments import cli, common
 from ncl_landscape import disk, rescue, store
 from ncl_landscape.experiment import load_run
 from ncl_landscape.metrics import max_cosine
-
-FLAGS = flags.FLAGS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXPERIMENTS = ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "table1", "thm1", "thm2",
@@ -89,6 +86,7 @@ def test_smoke_writes_the_contract_files(smoke_results, exp):
   assert (d / f"{exp}.png").stat().st_size > 10_000
 
 
+NOT_OURS = "not a flag of this binary"
 BAD_FLAGS = [
     ("fig2", "--sparsities=0,0.5", "--sparsities"), ("fig2", "--sparsities=1.5", "(0, 1]"),
     ("fig2", "--mask_probs=1", "[0, 1)"), ("fig2", "--epochs=0", "--epochs"),
@@ -96,30 +94,53 @@ BAD_FLAGS = [
     ("fig2", "--cl_masks=both", "--cl_masks"), ("fig2", "--lr=-1", "--lr"),
     ("fig2", "--max_runs_per_call=0", "--max_runs_per_call"),
     ("table1", "--vmap_width=x", "--vmap_width"), ("fig4", "--warm_start_c=-1", "--warm_start_c"),
-    ("fig3", "--latent=dense", "--latent"), ("fig2", "--warm_start_c=1", "does not apply"),
-    ("fig1", "--sparsities=0.1", "does not apply"), ("thm2", "--log_every=3", "does not apply"),
+    ("fig3", "--latent=dense", "--latent"), ("fig2", "--warm_start_c=1", NOT_OURS),
+    ("fig1", "--sparsities=0.1", NOT_OURS), ("thm2", "--log_every=3", NOT_OURS),
     ("thm1", "--seeds=0", "--seeds"), ("atlas", "--methods=vicreg,sgd", "--methods"),
-    ("fig2", "--methods=vicreg", "does not apply"), ("fig7", "--variants=as_said", "--variants"),
-    ("fig5", "--head_init=zero", "--head_init"), ("fig2", "--variants=as_run", "does not apply"),
-    ("fig4", "--head_init=gaussian", "does not apply"),
+    ("fig2", "--methods=vicreg", NOT_OURS), ("fig7", "--fidelities=as_said", "--fidelities"),
+    ("fig5", "--head_init=zero", "--head_init"), ("fig2", "--fidelities=as_run", NOT_OURS),
+    ("fig4", "--head_init=gaussian", NOT_OURS),
     ("fig2", "--segment_epochs=0", "--segment_epochs"), ("rescue", "--widths=10,0", "--widths"),
     ("rescue", "--mechanisms=ncl,sgd", "--mechanisms"), ("rescue", "--widths=", "--widths"),
-    ("rescue", "--recovered_at=1.5", "(0, 1]"), ("fig2", "--widths=10", "does not apply"),
+    ("rescue", "--recovered_at=1.5", "(0, 1]"), ("fig2", "--widths=10", NOT_OURS),
+    ("atlas", "--encoder=cnn", "--encoder"), ("fig2", "--encoder=mlp", NOT_OURS),
+    ("fig2", "--noise_std=-1", ">= 0"), ("fig5", "--predictor_bias=maybe", "--predictor_bias"),
+    ("thm1", "--activation=relu", NOT_OURS),
 ]
 
 
 @pytest.mark.parametrize("exp,flag,needle", BAD_FLAGS)
 def test_bad_flags_are_refused_before_any_compute(exp, flag, needle):
   """In process: the binary's own settings resolution raises one message naming the flag."""
-  module = importlib.import_module(f"experiments.{exp}")
-  FLAGS.unparse_flags()
-  FLAGS([exp, flag])
-  try:
-    with pytest.raises(common.FlagError) as error:
-      module.main.resolve()
-  finally:
-    FLAGS.unparse_flags()
+  binary = importlib.import_module(f"experiments.{exp}").main
+  with pytest.raises(cli.FlagError) as error:
+    binary.parse([exp, flag])
+    binary.resolve()
   assert needle in str(error.value) and "\n" not in str(error.value)
+
+
+def test_the_text_choices_are_flags_of_every_grid_binary():
+  binary = importlib.import_module("experiments.fig5").main
+  binary.parse(["fig5", "--profile=smoke", "--activation=srelu_paper", "--bias_init=zero",
+                "--noise_std=0", "--alternation=pair", "--partial_batch=drop",
+                "--nopredictor_bias"])
+  s = binary.resolve()
+  arms = importlib.import_module("experiments.warm_start").make_arms(
+      importlib.import_module("experiments.fig5").FIGURE, s)
+  cfg = common.text_choices(s, arms[0].cfg)
+  assert (cfg.model.activation, cfg.model.bias_init, cfg.model.predictor) == (
+      "srelu_paper", "zero", "linear")
+  assert (cfg.data.noise, cfg.train.alternation, cfg.train.drop_last) == (0.0, "pair", True)
+  assert s["options"]["predictor_bias"] == "False"
+  binary.parse(["fig5", "--profile=smoke"])
+  assert common.text_choices(binary.resolve(), arms[0].cfg) == arms[0].cfg  # as run
+
+
+def test_help_lists_the_binary_own_flags_with_their_profile_defaults():
+  proc = run("experiments.fig2", "--help")
+  assert proc.returncode == 0
+  assert "--cl_masks" in proc.stdout and "--widths" not in proc.stdout
+  assert "Default per profile: smoke 4, quick 400, paper 8000." in " ".join(proc.stdout.split())
 
 
 @pytest.mark.parametrize("exp,flag,needle", [BAD_FLAGS[1], BAD_FLAGS[12]])

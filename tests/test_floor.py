@@ -3,7 +3,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ncl_landscape.config import DataConfig, Hyper, ModelConfig, RunConfig, TrainConfig
+from ncl_landscape.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from ncl_landscape.hyper import Hyper
 from ncl_landscape.floor import floor_train
 from ncl_landscape.train import make_train
 

@@ -88,7 +88,7 @@ def test_displayed_and_tested_numbers_use_the_same_rounding():
   assert check("x", {"c": stat([0.79977])}, lambda v: v >= 0.8, ">= 0.8").holds  # shows 0.800
 
 
-def test_figure7_judges_the_variants_that_start_near_the_paper():
+def test_figure7_judges_the_arms_that_start_near_the_paper():
   arms = {"as_run": {(0.1, 0.5, 1.0): (0.50, 0.80), (0.1, 0.5, 1.25): (0.65, 0.86)},
           "as_written": {(0.1, 0.5, 2.0): (0.99, 0.85)}}
   verdict, lines = _judge(rises_from(0.62, 0.85), arms)

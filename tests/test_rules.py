@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from ncl_landscape import rules
-from ncl_landscape.config import DataConfig, Hyper, ModelConfig, RunConfig, TrainConfig
+from ncl_landscape.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from ncl_landscape.hyper import Hyper
 from ncl_landscape.methods import make_method, shared_config
 from ncl_landscape.train import make_run_fns
 
@@ -75,7 +76,7 @@ SMALL = RunConfig(DataConfig(n=96, p=12, d=4), ModelConfig(m=8),
 @pytest.mark.parametrize("traced", [False, True])
 @pytest.mark.parametrize("method", ["byol", "directpred", "directcopy"])
 def test_predictor_method_step_applies_its_rule(method, traced):
-  """Alone, and as a traced variant of the three methods' shared program."""
+  """Alone, and as a traced member of the three methods' shared program."""
   cfg = SMALL.replace(train=dict(method=method))
   if traced:
     shared, index = shared_config(cfg)

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from ncl_landscape import disk, experiment, store
-from ncl_landscape.config import DataConfig, Hyper, ModelConfig, RunConfig, TrainConfig
+from ncl_landscape.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from ncl_landscape.hyper import Hyper
 from ncl_landscape.experiment import (Arm, Execution, ExistingResult, Progress, is_complete,
                                       load_run, run_experiment)
 from ncl_landscape.report import group_stats
@@ -40,7 +41,7 @@ def test_sharded_grids_agree_across_device_counts(tmp_path):
   np.testing.assert_array_equal(two["loss"], four["loss"])
   np.testing.assert_array_equal(two["W"], four["W"])
   one = run_grid(SMALL, small_grid(), vmap_width=2)
-  np.testing.assert_allclose(four["loss"], one.loss, rtol=1e-5)
+  np.testing.assert_allclose(four["loss"], one.curves["loss"], rtol=1e-5)
   np.testing.assert_allclose(four["W"], one.params["online"].W, rtol=1e-4, atol=1e-6)
 
 
@@ -48,7 +49,7 @@ def test_sharded_grids_agree_across_device_counts(tmp_path):
 def test_chunked_is_bit_identical_to_unchunked(max_runs):
   whole = run_grid(SMALL, small_grid(), vmap_width=1)
   chunked = run_grid(SMALL, small_grid(), max_runs_per_call=max_runs, vmap_width=1)
-  np.testing.assert_array_equal(whole.loss, chunked.loss)
+  np.testing.assert_array_equal(whole.curves["loss"], chunked.curves["loss"])
   np.testing.assert_array_equal(whole.params["online"].W, chunked.params["online"].W)
 
 
@@ -115,8 +116,8 @@ def test_segments_of_any_length_give_the_one_call_result(tmp_path, vmap_width):
   for segment in (1, 4, 6):
     _segmented(tmp_path / str(segment), segment, vmap_width)
     with np.load(tmp_path / str(segment) / "seg" / "curves.npz") as curves:
-      np.testing.assert_array_equal(curves["loss"], whole.loss)
-      np.testing.assert_array_equal(curves["maxcos_min"], whole.maxcos_min)
+      np.testing.assert_array_equal(curves["loss"], whole.curves["loss"])
+      np.testing.assert_array_equal(curves["maxcos_min"], whole.curves["maxcos_min"])
     weights = load_run(str(tmp_path / str(segment) / "seg"), 3)
     np.testing.assert_array_equal(weights["online/W"], whole.params["online"].W[3])
     np.testing.assert_array_equal(weights["M"], whole.M[3])

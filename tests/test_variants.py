@@ -5,7 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ncl_landscape.config import DataConfig, Hyper, ModelConfig, RunConfig, TrainConfig
+from ncl_landscape.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from ncl_landscape.hyper import Hyper
 from ncl_landscape.data import make_dictionary
 from ncl_landscape.losses import symmetric_negative_cosine
 from ncl_landscape.methods import make_method
@@ -124,4 +125,5 @@ def test_table1_methods_train_every_group(method, groups):
 def test_warm_start_grid_sweeps_c():
   cfg = SMALL.replace(model=dict(init="warm"))
   out = run_grid(cfg, make_grid(0, 1, Hyper(lr=0.01), warm_start_c=(0.5, 4.0)))
-  assert out.maxcos_min[1, 0] > out.maxcos_min[0, 0] + 0.2  # c = 4 starts much closer to M
+  start = out.curves["maxcos_min"][:, 0]
+  assert start[1] > start[0] + 0.2  # c = 4 starts much closer to M

@@ -1,0 +1,306 @@
+"""Each binary's flags: typed, its own, checked before anything is computed.
+
+`Binary(profiles, uses, body, grid)` defines, on a FlagValues of its own (so binaries and
+tests can import any number of experiment modules), exactly the flags the binary takes:
+- always: --profile, --out_dir, --base_seed, --force;
+- those its profiles set (--seeds, --epochs, --log_every, --lr, --sparsities,
+  --mask_probs, --warm_start_c), their help listing the default of every profile;
+- a grid binary's execution flags (--max_runs_per_call, --vmap_width,
+  --segment_epochs, --distributed) and the choices between the paper's text and the
+  authors' code that apply to every grid model (--activation, --bias_init, --noise_std,
+  --alternation, --partial_batch, --predictor_bias; README, "Paper text or authors' code");
+- the optional flags it `uses` (OPTIONAL).
+A bad value, an unknown flag or a flag of another binary ends the binary before any
+compute with one line naming the flag and what it accepts, exit status 2. The
+profiles' values are the defaults; a flag given overrides them.
+"""
+from __future__ import annotations
+
+import re
+import sys
+from typing import Callable, NamedTuple
+
+from absl import app, flags
+
+from ncl_landscape import encoders, methods
+from ncl_landscape.hyper import check_hyper_values
+
+PROFILES = ("smoke", "quick", "paper")
+FIDELITIES = ("as_run", "as_written")  # a figure's model as the authors' scripts ran it / as
+                                       # the paper's text describes it
+
+
+class FlagError(ValueError):
+  """A flag value outside its domain; the message names the flag and the range."""
+
+
+class Flag(NamedTuple):
+  kind: str  # 'int', 'float', 'enum', 'list', 'bool' or 'string'
+  help: str
+  expect: str = ""  # what a good value is, for the one-line error
+  check: Callable | None = None  # value -> bool (after absl's own type check)
+  choices: tuple = ()  # an enum's values, or the names a list may hold
+
+
+def _floats(values) -> tuple[float, ...]:
+  return tuple(float(v) for v in values)
+
+
+def _hyper_list(hyper_name: str) -> Callable:
+  def check(values):
+    floats = _floats(values)
+    check_hyper_values(hyper_name, floats)
+    return bool(floats)
+  return check
+
+
+def _int_at_least(minimum: int, help: str) -> Flag:
+  return Flag("int", help, f"an integer >= {minimum}", lambda v: v >= minimum)
+
+
+COMMON = {
+    "profile": Flag("enum", "smoke (seconds), quick (a 2-core CPU) or paper.",
+                    "one of " + ", ".join(PROFILES), choices=PROFILES),
+    "out_dir": Flag("string", "Results directory; the experiment writes out_dir/<id>/."),
+    "base_seed": _int_at_least(0, "Root PRNG seed."),
+    "force": Flag("bool", "Replace a complete result of another configuration in "
+                  "out_dir/<id> (without it such a result is kept and the run refused)."),
+}
+PROFILE_FLAGS = {
+    "seeds": _int_at_least(1, "Number of seeds."),
+    "epochs": _int_at_least(1, "Training epochs."),
+    "log_every": _int_at_least(1, "Epochs between logged curve points."),
+    "lr": Flag("float", "SGD learning rate.", "a number > 0", lambda v: v > 0),
+    "sparsities": Flag("list", "Comma-separated sparsities.", "numbers in (0, 1]",
+                       _hyper_list("sparsity")),
+    "mask_probs": Flag("list", "Comma-separated mask probabilities.", "numbers in [0, 1)",
+                       _hyper_list("mask_prob")),
+    "warm_start_c": Flag("list", "Comma-separated warm-start exponents c (noise std p^(-c/2)).",
+                         "numbers > 0", _hyper_list("warm_start_c")),
+}
+GRID = {
+    "max_runs_per_call": _int_at_least(1, "Cut each grid into compiled calls of at most this "
+                                       "many runs."),
+    "segment_epochs": _int_at_least(1, "Epochs per segment: a progress line and a saved, "
+                                    "resumable state after each. Default: about a tenth of "
+                                    "the run, at least 5 s each."),
+    "vmap_width": _int_at_least(1, "Vmap exactly this many runs at a time: results then are "
+                                "bit-identical across chunkings and device counts."),
+    "distributed": Flag("bool", "Call jax.distributed.initialize() first (multi-host; out_dir "
+                        "must be shared)."),
+    # the paper's text where the authors' code differs, on every model of the grid
+    "activation": Flag("enum", "Encoder activation: srelu_code (as run: relu(u) - relu(2b - "
+                       "u) on u = BN(Wa + b)) or srelu_paper (Eq. 14). Default: as run.",
+                       "one of srelu_code, srelu_paper", choices=("srelu_code", "srelu_paper")),
+    "bias_init": Flag("enum", "Encoder bias init: uniform (as run: U(+-1/sqrt(p))) or zero "
+                      "(the text). Default: as run.", "one of uniform, zero",
+                      choices=("uniform", "zero")),
+    "noise_std": Flag("float", "Data noise s0 (default as run: sqrt(ln d) / d).",
+                      "a number >= 0", lambda v: v >= 0),
+    "alternation": Flag("enum", "Online/target alternation: per_batch (as run: the side "
+                        "flips every batch) or pair (an online then a target step per batch).",
+                        "one of per_batch, pair", choices=("per_batch", "pair")),
+    "partial_batch": Flag("enum", "The last partial batch: as_run (NCL keeps it with "
+                          "per-sample weights, CL drops it), keep or drop (every model).",
+                          "one of as_run, keep, drop", choices=("as_run", "keep", "drop")),
+    "predictor_bias": Flag("bool", "A predictor's bias b^p: as each figure ran it when not "
+                           "given (Figures 5-6 with, Figure 7 without); --predictor_bias / "
+                           "--nopredictor_bias for every predictor."),
+}
+OPTIONAL = {
+    "latent": Flag("enum", "fixed_count (authors' code) or bernoulli (paper text).",
+                   "one of fixed_count, bernoulli", choices=("fixed_count", "bernoulli")),
+    "cl_masks": Flag("enum", "CL augmentation: dependent (as the authors ran Figures 1-2 and "
+                     "Table 1: a1 = 2Dx, a2 = 2(I-D)x with D ~ Bernoulli(0.5) whatever "
+                     "--mask_probs), dependent_swept (keep probability 1 - mask prob) or "
+                     "independent (Eq. 3).", "one of dependent, dependent_swept, independent",
+                     choices=("dependent", "dependent_swept", "independent")),
+    "batch_norm": Flag("enum", "code: BN where the authors' models had it; caption: as the "
+                       "figure's text says.", "one of code, caption", choices=("code",
+                                                                              "caption")),
+    "one_hot_sign": Flag("enum", "Figure 1 latent signs: code (NCL one sign per data set, CL "
+                         "always +1) or per_sample (the text).", "one of code, per_sample",
+                         choices=("code", "per_sample")),
+    "head_init": Flag("enum", "Predictor and projector init: torch_uniform (as the authors' "
+                      "code) or gaussian (weight N(0, 1/(p d))).",
+                      "one of torch_uniform, gaussian", choices=("torch_uniform", "gaussian")),
+    "encoder": Flag("enum", "linear (the paper's one-layer encoder) or mlp (two layers of "
+                    "width m, the code's symmetric activation; max-cosine of the first).",
+                    "one of " + ", ".join(encoders.ENCODERS), choices=tuple(encoders.ENCODERS)),
+    "methods": Flag("list", "Comma-separated method names (methods.METHODS).",
+                    "registered method names", choices=None),
+    "fidelities": Flag("list", "Comma-separated as_run (the scripts' model) and/or as_written "
+                       "(the text's).", "as_run and/or as_written", choices=FIDELITIES),
+    "mechanisms": Flag("list", "Comma-separated mechanisms.", "the binary's mechanisms",
+                       choices=None),
+    "widths": Flag("list", "Comma-separated encoder widths m.", "integers >= 1",
+                   lambda v: bool(v) and all(re.fullmatch(r"\d+", w) and int(w) >= 1
+                                             for w in v)),
+    "recovered_at": Flag("float", "The final minimum max-cosine that counts as recovered.",
+                         "a number in (0, 1]", lambda v: 0 < v <= 1),
+}
+# Flags that change what is computed (the others say where and how it runs).
+RESULT_FLAGS = ("base_seed", *PROFILE_FLAGS, "activation", "bias_init", "noise_std",
+                "alternation", "partial_batch", "predictor_bias", *OPTIONAL)
+
+
+def _shown(value) -> str:
+  if isinstance(value, (tuple, list)):
+    return "/".join(str(v) for v in value)
+  return str(value)
+
+
+class Binary:
+  """An experiment binary: its flags, their resolution into settings, and body(settings).
+
+  `main(argv)` is the absl main, `run()` starts it; `parse(argv)` and `resolve()` are
+  the two checks, raising FlagError (tests call them in process)."""
+
+  def __init__(self, profiles: dict, uses: tuple[str, ...], body: Callable[[dict], None],
+               grid: bool = True):
+    self.profiles, self.uses, self.body, self.grid = profiles, uses, body, grid
+    keys = {k for s in profiles.values() for k in s}
+    self.specs = {**COMMON, **{k: f for k, f in PROFILE_FLAGS.items() if k in keys
+                               or k in uses}, **(GRID if grid else {}),
+                  **{k: f for k, f in OPTIONAL.items() if k in uses}}
+    self.flags = self.define()
+
+  def allowed(self, name: str) -> tuple[str, ...]:
+    """The names a list flag may hold."""
+    if name == "methods":
+      return tuple(methods.METHODS)
+    if name == "mechanisms":
+      return tuple(dict.fromkeys(m for s in self.profiles.values()
+                                 for m in s.get("mechanisms", ())))
+    return self.specs[name].choices
+
+  def define(self) -> flags.FlagValues:
+    fv = flags.FlagValues()
+    for name, spec in self.specs.items():
+      help_text = spec.help + (f" Must be {spec.expect}." if spec.kind in ("int", "float", "list")
+                               and spec.expect else "")
+      defaults = [s.get(name) for s in self.profiles.values()]
+      if any(d is not None for d in defaults):
+        help_text += " Default per profile: " + ", ".join(
+            f"{p} {_shown(d)}" for p, d in zip(self.profiles, defaults)) + "."
+      default = {"profile": "quick", "out_dir": "results", "base_seed": 0,
+                 "force": False, "distributed": False}.get(name)
+      define = {"int": flags.DEFINE_integer, "float": flags.DEFINE_float,
+                "enum": flags.DEFINE_enum, "list": flags.DEFINE_list,
+                "bool": flags.DEFINE_bool, "string": flags.DEFINE_string}[spec.kind]
+      if spec.kind == "enum":
+        define(name, default, list(spec.choices), help_text, flag_values=fv)
+      else:
+        define(name, default, help_text, flag_values=fv)
+      allowed = self.allowed(name) if spec.kind == "list" and spec.check is None else None
+      check = spec.check or (lambda v, allowed=allowed: bool(v) and set(v) <= set(allowed))
+      if spec.kind in ("int", "float", "list"):
+        flags.register_validator(name, lambda v, check=check: v is None or _holds(check, v),
+                                 flag_values=fv)
+    return fv
+
+  def expect(self, name: str) -> str:
+    spec = self.specs[name]
+    if spec.kind == "bool":
+      return "true or false"
+    if spec.kind == "list" and spec.check is None:
+      return "a comma-separated list of " + ", ".join(self.allowed(name))
+    return spec.expect
+
+  def parse(self, argv: list[str]) -> list[str]:
+    """Parses argv into this binary's flags (absl's own, such as --verbosity, into
+    flags.FLAGS); raises FlagError with one line for a bad value or an unknown flag."""
+    self.flags = self.define()
+    try:
+      rest = self.flags(argv, known_only=True)
+      return flags.FLAGS(rest)
+    except flags.UnrecognizedFlagError as e:
+      raise FlagError(f"--{e.flagname} is not a flag of this binary (--help lists "
+                      "them)") from None
+    except flags.Error as e:
+      found = re.match(r"flag --(\w+)=(.*?): ", str(e))
+      if found and found.group(1) in self.specs:
+        raw = next((a.split("=", 1)[1] for a in argv if a.startswith(f"--{found.group(1)}=")),
+                   found.group(2))
+        raise FlagError(f"--{found.group(1)} must be {self.expect(found.group(1))}; got "
+                        f"{raw!r}") from None
+      raise FlagError(str(e).splitlines()[0]) from None
+
+  def resolve(self) -> dict:
+    """The profile's settings with the given flags over them (None for an optional flag
+    neither gives)."""
+    fv = self.flags
+    s = dict(self.profiles[fv.profile], profile=fv.profile, out_dir=fv.out_dir,
+             base_seed=fv.base_seed, force=fv.force)
+    for name, spec in self.specs.items():
+      if name in COMMON:
+        continue
+      if not fv[name].present:
+        s.setdefault(name, fv[name].value)
+        continue
+      value = fv[name].value
+      if name in ("sparsities", "mask_probs", "warm_start_c"):
+        value = _floats(value)
+      elif name == "widths":
+        value = tuple(int(w) for w in value)
+      elif spec.kind == "list":
+        value = tuple(value)
+      s[name] = value
+    if "methods" in self.uses and s["methods"] is None:
+      s["methods"] = tuple(methods.METHODS)
+    if "fidelities" in self.uses and s["fidelities"] is None:
+      s["fidelities"] = FIDELITIES
+    if "log_every" in s:
+      s["log_every"] = min(s["log_every"], s["epochs"])
+    s["warm_start_c_given"] = "warm_start_c" in self.specs and fv["warm_start_c"].present
+    s["options"] = {name: _shown(fv[name].value).replace("/", ",") for name in RESULT_FLAGS
+                    if name in self.specs and fv[name].present}
+    return s
+
+  def help(self) -> str:
+    lines = self.flags.get_help(include_special_flags=False).splitlines()
+    return "\n".join(["flags:"] + [line for line in lines if line.startswith(" ")])
+
+  def main(self, argv: list[str]) -> None:
+    del argv
+    try:
+      settings = self.resolve()
+    except FlagError as e:
+      exit_with(e)
+    self.body(settings)
+
+  def parse_or_exit(self, argv: list[str]) -> list[str]:
+    if any(a in ("--help", "-h", "--helpshort") for a in argv[1:]):
+      print(f"{sys.modules['__main__'].__doc__ or ''}\n{self.help()}")
+      sys.exit(0)
+    try:
+      return self.parse(argv)
+    except FlagError as e:
+      exit_with(e)
+
+  def run(self) -> None:
+    app.run(self.main, flags_parser=self.parse_or_exit)
+
+
+def run_plain(main: Callable) -> None:
+  """app.run for a binary on absl's global flags (bench, report): a bad value or an unknown
+  flag ends it with one line, exit status 2."""
+  def parse(argv):
+    try:
+      return flags.FLAGS(argv)
+    except flags.Error as e:
+      exit_with(FlagError(str(e).splitlines()[0]))
+  app.run(main, flags_parser=parse)
+
+
+def _holds(check: Callable, value) -> bool:
+  try:
+    return bool(check(value))
+  except ValueError:
+    return False
+
+
+def exit_with(error: Exception) -> None:
+  """One line on stderr, exit status 2."""
+  print(f"error: {error}", file=sys.stderr)
+  sys.exit(2)
