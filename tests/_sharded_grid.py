@@ -3,7 +3,8 @@ import os
 import sys
 
 DEVICES = int(sys.argv[2])
-os.environ["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={DEVICES}"
+os.environ["XLA_FLAGS"] = (f"{os.environ.get('XLA_FLAGS', '')} "  # the suite's, as conftest.py
+                           f"--xla_force_host_platform_device_count={DEVICES}")
 
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
