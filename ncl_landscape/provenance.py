@@ -13,9 +13,19 @@ FIDELITY = {  # setting -> value -> which reading it is ("as run": the authors' 
     "batch_norm": {"code": "as run", "caption": "as written"},
     "one_hot_sign": {"code": "as run", "per_sample": "as written"},
     "head_init": {"torch_uniform": "as run", "gaussian": "as written"},
+    "activation": {"srelu_code": "as run", "srelu_paper": "as written: Eq. 14"},
+    "bias_init": {"uniform": "as run", "zero": "as written"},
+    "alternation": {"per_batch": "as run", "pair": "an online then a target step per batch"},
+    "partial_batch": {"as_run": "as run", "keep": "kept by every model",
+                      "drop": "dropped by every model"},
+    "predictor_bias": {True: "with b^p", False: "without b^p"},
+    "encoder": {"linear": "the paper's", "mlp": "two layers, max-cosine of the first"},
 }
 NAMES = {"latent": "latents", "cl_masks": "CL masks", "batch_norm": "BN",
-         "one_hot_sign": "one-hot signs", "head_init": "head init"}
+         "one_hot_sign": "one-hot signs", "head_init": "head init", "activation": "activation",
+         "bias_init": "encoder bias init", "alternation": "alternation",
+         "partial_batch": "last partial batch", "predictor_bias": "predictor bias",
+         "encoder": "encoder"}
 
 
 def _values(v) -> str:

@@ -440,10 +440,11 @@ CLAIMS = {
                    "losses; the atlas asks the same question of every family of "
                    "docs/methods.md, from a random and a warm start.",
                    atlas,
-                   "One testbed for all: linear encoder with the code's symmetric activation, no "
-                   "BN, independent masks, Bernoulli latents (so `cl` here lacks the BN and "
-                   "dependent masks that make Figure 2's CL succeed). Ranked by the random-start "
-                   "column; mean +- std over seeds and sparsities."),
+                   "One testbed for all: the linear encoder (unless the Model line names "
+                   "another) with the code's symmetric activation, no BN, independent masks, "
+                   "Bernoulli latents (so `cl` here lacks the BN and dependent masks that make "
+                   "Figure 2's CL succeed). Ranked by the random-start column; mean +- std over "
+                   "seeds and sparsities."),
     "rescue": Claim("Rescue map: from how far a start each mechanism recovers (beyond the "
                     "paper)",
                     "not tested: the paper's positive results are single points (a predictor "

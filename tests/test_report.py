@@ -131,6 +131,10 @@ def test_what_ran_names_the_options_and_the_reading():
   assert provenance.run_caption(s) == ("profile quick, 3 seeds, 400 epochs, lr 0.025, sparsity "
                                        "0.1/0.3, mask prob 0.5; options --cl_masks=independent")
   assert "CL masks `independent` (as written)" in provenance.fidelity_line(s)
+  assert "activation" not in provenance.fidelity_line(s)  # not given: nothing to say
+  s.update(activation="srelu_paper", encoder="mlp", predictor_bias=False)
+  assert ("activation `srelu_paper` (as written: Eq. 14), predictor bias `False` (without b^p), "
+          "encoder `mlp` (two layers, max-cosine of the first)") in provenance.fidelity_line(s)
   s.update(sparsities=[0.1, 0.2, 0.3], same_runs=[[0.1, 0.2]])
   assert ("sparsity 0.1/0.2/0.3 (0.1/0.2: the same runs, as they draw the same latents), mask "
           "prob 0.5") in provenance.run_caption(s)
