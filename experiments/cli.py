@@ -40,6 +40,7 @@ class Flag(NamedTuple):
   expect: str = ""  # what a good value is, for the one-line error
   check: Callable | None = None  # value -> bool (after absl's own type check)
   choices: tuple = ()  # an enum's values, or the names a list may hold
+  default: object = None  # None: the profile's value, or (not in the profile) unset
 
 
 def _floats(values) -> tuple[float, ...]:
@@ -60,11 +61,13 @@ def _int_at_least(minimum: int, help: str) -> Flag:
 
 COMMON = {
     "profile": Flag("enum", "smoke (seconds), quick (a 2-core CPU) or paper.",
-                    "one of " + ", ".join(PROFILES), choices=PROFILES),
-    "out_dir": Flag("string", "Results directory; the experiment writes out_dir/<id>/."),
-    "base_seed": _int_at_least(0, "Root PRNG seed."),
+                    "one of " + ", ".join(PROFILES), choices=PROFILES, default="quick"),
+    "out_dir": Flag("string", "Results directory; the experiment writes out_dir/<id>/.",
+                    default="results"),
+    "base_seed": _int_at_least(0, "Root PRNG seed.")._replace(default=0),
     "force": Flag("bool", "Replace a complete result of another configuration in "
-                  "out_dir/<id> (without it such a result is kept and the run refused)."),
+                  "out_dir/<id> (without it such a result is kept and the run refused).",
+                  default=False),
 }
 PROFILE_FLAGS = {
     "seeds": _int_at_least(1, "Number of seeds."),
@@ -87,7 +90,7 @@ GRID = {
     "vmap_width": _int_at_least(1, "Vmap exactly this many runs at a time: results then are "
                                 "bit-identical across chunkings and device counts."),
     "distributed": Flag("bool", "Call jax.distributed.initialize() first (multi-host; out_dir "
-                        "must be shared)."),
+                        "must be shared).", default=False),
     # the paper's text where the authors' code differs, on every model of the grid
     "activation": Flag("enum", "Encoder activation: srelu_code (as run: relu(u) - relu(2b - "
                        "u) on u = BN(Wa + b)) or srelu_paper (Eq. 14). Default: as run.",
@@ -158,7 +161,7 @@ class Binary:
 
   def __init__(self, profiles: dict, uses: tuple[str, ...], body: Callable[[dict], None],
                grid: bool = True):
-    self.profiles, self.uses, self.body, self.grid = profiles, uses, body, grid
+    self.profiles, self.uses, self.body = profiles, uses, body
     keys = {k for s in profiles.values() for k in s}
     self.specs = {**COMMON, **{k: f for k, f in PROFILE_FLAGS.items() if k in keys
                                or k in uses}, **(GRID if grid else {}),
@@ -183,15 +186,13 @@ class Binary:
       if any(d is not None for d in defaults):
         help_text += " Default per profile: " + ", ".join(
             f"{p} {_shown(d)}" for p, d in zip(self.profiles, defaults)) + "."
-      default = {"profile": "quick", "out_dir": "results", "base_seed": 0,
-                 "force": False, "distributed": False}.get(name)
       define = {"int": flags.DEFINE_integer, "float": flags.DEFINE_float,
                 "enum": flags.DEFINE_enum, "list": flags.DEFINE_list,
                 "bool": flags.DEFINE_bool, "string": flags.DEFINE_string}[spec.kind]
       if spec.kind == "enum":
-        define(name, default, list(spec.choices), help_text, flag_values=fv)
+        define(name, spec.default, list(spec.choices), help_text, flag_values=fv)
       else:
-        define(name, default, help_text, flag_values=fv)
+        define(name, spec.default, help_text, flag_values=fv)
       allowed = self.allowed(name) if spec.kind == "list" and spec.check is None else None
       check = spec.check or (lambda v, allowed=allowed: bool(v) and set(v) <= set(allowed))
       if spec.kind in ("int", "float", "list"):
