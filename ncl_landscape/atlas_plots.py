@@ -61,7 +61,7 @@ def plot_heatmap(curves: dict, path: str) -> None:
   inits, sparsities = ordered(curves["warm_start_c"]), ordered(curves["sparsity"])
   fig, axes = plt.subplots(1, len(inits), squeeze=False, sharey=True,
                            figsize=(3.0 + 1.2 * max(len(sparsities), 2) * len(inits),
-                                    1.2 + 0.38 * len(method_list)))
+                                    1.2 + 0.38 * len(method_list)), layout="constrained")
   for ax, c in zip(axes[0], inits):
     grid = np.array([[table[(m, c, s)].mean if (m, c, s) in table else np.nan
                       for s in sparsities] for m in method_list])

@@ -28,8 +28,9 @@ def plot_map(curves: dict, path: str, order: tuple[str, ...], recovered_at: floa
   sparsities = sorted(set(curves["sparsity"].tolist()))
   starts = sorted(set(curves["warm_start_c"].tolist()))
   fig, axes = plt.subplots(len(sparsities), len(widths), squeeze=False, sharey=True,
-                           figsize=(1.2 + 1.25 * len(starts) * len(widths),
-                                    0.8 + 0.42 * len(mechanisms) * len(sparsities)))
+                           figsize=(max(6.5, 1.2 + 1.25 * len(starts) * len(widths)),
+                                    max(3.0, 1.2 + 0.42 * len(mechanisms) * len(sparsities))),
+                           layout="constrained")
   borders = rescue.borders(curves, recovered_at)
   for row, sparsity in zip(axes, sparsities):
     for ax, width in zip(row, widths):
@@ -51,8 +52,8 @@ def plot_map(curves: dict, path: str, order: tuple[str, ...], recovered_at: floa
                     fontsize=7)
       ax.set_title(f"m = {width}, sparsity {sparsity:g}", fontsize=9)
     row[0].set_yticks(range(len(mechanisms)), mechanisms, fontsize=8)
-  fig.colorbar(image, ax=axes.ravel().tolist(), label=f"fraction of seeds recovered "
-               f"(final >= {recovered_at:g})")
+  fig.colorbar(image, ax=axes.ravel().tolist(),
+               label=f"fraction recovered (final >= {recovered_at:g})")
   plotting.figure_title(fig, "Rescue map: initial -> final minimum max-cosine per start "
                         "(red: the border, ! diverged runs)", curves)
   fig.savefig(path, dpi=110, bbox_inches="tight")
