@@ -207,8 +207,7 @@ def _predictor(cfg: RunConfig, encoder: EncoderDef, parts, member) -> Method:
   total_steps = cfg.train.epochs * cfg.steps_per_epoch
   represent = representation(cfg, encoder)
   rho = jnp.asarray([rule.rho for rule in parts])[member]
-  branches = [functools.partial(lambda rule, F, W: rule.set_predictor(F, W, cfg), rule)
-              for rule in parts]
+  branches = [lambda F, W, rule=rule: rule.set_predictor(F, W, cfg) for rule in parts]
 
   def init(key, M, hyper):
     enc_key, pred_key = jax.random.split(key)
@@ -359,14 +358,11 @@ def shared_config(cfg: RunConfig) -> tuple[RunConfig, int]:
   return cfg.replace(train=dict(method=group[0])), group.index(cfg.train.method)
 
 
-def own_terms(method: str, terms: dict) -> dict:
-  """method's own terms among its program's: a criterion logs its group's union (NaN where it
-  lacks one: criteria.select); every other method logs its own."""
+def own_terms(method: str) -> tuple[str, ...] | None:
+  """The names of method's own loss terms where its program logs more: a criterion logs its
+  group's union (NaN where it lacks one: criteria.select). None: every term is its own."""
   spec = METHODS[method]
-  if spec.build is not _criterion:
-    return terms
-  names = criteria.term_names(spec.part)
-  return {k: v for k, v in terms.items() if k in names}
+  return criteria.term_names(spec.part) if spec.build is _criterion else None
 
 
 def make_method(cfg: RunConfig, member: int | jax.Array | None = None) -> Method:

@@ -200,11 +200,11 @@ def compile_segments(cfg: RunConfig, size: int, vmap_width: int | None = None) -
   shared, member = shared_config(cfg)
   programs = _compiled(shared, size, vmap_width)
   member = to_global(np.asarray(member, np.int32), _replicated())
+  names = own_terms(cfg.train.method)
 
   def own(log):  # the method's own terms of its group's union
-    terms = own_terms(cfg.train.method, {k[len(TERM):]: v for k, v in log.items()
-                                         if k.startswith(TERM)})
-    return {k: v for k, v in log.items() if not k.startswith(TERM) or k[len(TERM):] in terms}
+    return {k: v for k, v in log.items()
+            if names is None or not k.startswith(TERM) or k[len(TERM):] in names}
 
   def start(key_data, hyper):
     carry, log0 = programs.start(member, key_data, hyper)
