@@ -3,8 +3,10 @@ import os
 import sys
 
 DEVICES = int(sys.argv[2])
-os.environ["XLA_FLAGS"] = (f"{os.environ.get('XLA_FLAGS', '')} "  # the suite's, as conftest.py
-                           f"--xla_force_host_platform_device_count={DEVICES}")
+# The suite's flags (conftest.py) but XLA's default CPU emitters: the claim is that layouts
+# agree bit for bit as users run them; the legacy emitters round differently per shard shape.
+FLAGS = os.environ.get("XLA_FLAGS", "").replace("--xla_cpu_use_fusion_emitters=false", "")
+os.environ["XLA_FLAGS"] = f"{FLAGS} --xla_force_host_platform_device_count={DEVICES}"
 
 import jax  # noqa: E402
 import numpy as np  # noqa: E402

@@ -1,21 +1,35 @@
 """Shared fixtures; for the session and the binaries it launches (which compile many of the
-same programs), a persistent compilation cache and XLA's backend optimisation level 0: the
-tests' programs are tiny, so compiling dominates them, and level 0 compiles about 3x faster
-on a CPU. Every comparison in the suite is between runs under the same flags, or against an
-independent reference with a tolerance."""
+same programs), a persistent compilation cache and two XLA:CPU compile-speed flags: backend
+optimisation level 0 and the legacy elemental emitters instead of the fusion emitters. The
+tests' programs are tiny, so compiling dominates them; together the two compile about 5x
+faster. Every comparison in the suite is between runs under the same flags, or against an
+independent reference with a tolerance (the one exception, tests/_sharded_grid.py, says why)."""
 import os
+import subprocess
+import sys
 import tempfile
 
-_FAST_COMPILE = "--xla_backend_optimization_level=0"
-if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
-  os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {_FAST_COMPILE}".strip()
+FAST_COMPILE = ("--xla_backend_optimization_level=0", "--xla_cpu_use_fusion_emitters=false")
+
+
+def _known(flag: str) -> bool:
+  """Whether this jaxlib's XLA knows the flag (it aborts on an unknown one)."""
+  probe = subprocess.run([sys.executable, "-c", "import jax; jax.devices()"],
+                         env={**os.environ, "XLA_FLAGS": flag}, capture_output=True)
+  return probe.returncode == 0
+
+
+if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):  # once a session:
+  # the pytest-xdist workers inherit the controller's environment
+  flags = [FAST_COMPILE[0]] + [f for f in FAST_COMPILE[1:] if _known(f)]
+  os.environ["XLA_FLAGS"] = " ".join([os.environ.get("XLA_FLAGS", ""), *flags]).strip()
 
 import jax  # noqa: E402  (after XLA_FLAGS, which the backend reads once)
 import pytest
 
 os.environ.setdefault("JAX_COMPILATION_CACHE_DIR",
                       os.path.join(tempfile.gettempdir(), "ncl_landscape_test_jax_cache"))
-os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.5")
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.05")  # all but eager ops
 jax.config.update("jax_compilation_cache_dir", os.environ["JAX_COMPILATION_CACHE_DIR"])
 jax.config.update("jax_persistent_cache_min_compile_time_secs",
                   float(os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"]))

@@ -138,7 +138,7 @@ def test_every_criterion_has_a_reference():
 @pytest.mark.parametrize("name", sorted(CRITERIA))
 def test_value_matches_numpy_and_ignores_padding(name, x64):
   z1, z2, w = _padded_batch(1)
-  loss, terms = CRITERIA[name](jnp.asarray(z1), jnp.asarray(z2), jnp.asarray(w), HYPER)
+  loss, terms = jax.jit(CRITERIA[name])(jnp.asarray(z1), jnp.asarray(z2), jnp.asarray(w), HYPER)
   np.testing.assert_allclose(loss, REFERENCES[name](z1[:REAL], z2[:REAL]), rtol=1e-9)
   if terms:
     np.testing.assert_allclose(sum(terms.values()), loss, rtol=1e-12)
@@ -149,7 +149,7 @@ def test_gradient_matches_numpy_finite_differences(name, x64):
   """Descent direction of the criterion (alpha-CL: weights held fixed, as under SG)."""
   z1, z2, w = _padded_batch(2)
   fn = lambda a, b: CRITERIA[name](a, b, jnp.asarray(w), HYPER)[0]
-  g1, g2 = jax.grad(fn, argnums=(0, 1))(jnp.asarray(z1), jnp.asarray(z2))
+  g1, g2 = jax.jit(jax.grad(fn, argnums=(0, 1)))(jnp.asarray(z1), jnp.asarray(z2))
   assert np.all(np.asarray(g1)[REAL:] == 0) and np.all(np.asarray(g2)[REAL:] == 0)
   ref = REFERENCES[name]
   if name.startswith("alpha_cl"):  # SG weights: differentiate with the weights frozen
@@ -171,9 +171,9 @@ def _frozen_alpha_reference(name, z1_0, z2_0):
 def test_garrido_identity_on_random_embeddings(x64):
   """L_nc + sum_j ||K_j*||^4 = L_c + sum_i ||K_*i||^4 (both ||K K^T||_F^2)."""
   for seed, (m, n) in enumerate([(3, 9), (8, 5), (6, 6)]):
-    K = jnp.asarray(np.random.default_rng(seed).normal(size=(m, n)))
-    left = criteria.dimension_contrastive(K) + jnp.sum(jnp.sum(K ** 2, axis=1) ** 2)
-    right = criteria.sample_contrastive(K) + jnp.sum(jnp.sum(K ** 2, axis=0) ** 2)
+    K = np.random.default_rng(seed).normal(size=(m, n))
+    left = jax.jit(criteria.dimension_contrastive)(K) + np.sum(np.sum(K ** 2, axis=1) ** 2)
+    right = jax.jit(criteria.sample_contrastive)(K) + np.sum(np.sum(K ** 2, axis=0) ** 2)
     np.testing.assert_allclose(left, right, rtol=1e-12)
     np.testing.assert_allclose(left, np.sum(np.asarray(K @ K.T) ** 2), rtol=1e-12)
 
@@ -190,8 +190,8 @@ def test_alpha_cl_exp_is_infonce_direction(x64):
     return jnp.sum(ww * per_anchor) / jnp.sum(ww)
 
   alpha = lambda a, b: criteria.alpha_cl(a, b, jnp.asarray(w), "exp", tau=tau, a=1.0, eps=0.0)[0]
-  g_alpha = jax.grad(alpha, argnums=(0, 1))(jnp.asarray(z1), jnp.asarray(z2))
-  g_info = jax.grad(infonce, argnums=(0, 1))(jnp.asarray(z1), jnp.asarray(z2))
+  g_alpha = jax.jit(jax.grad(alpha, argnums=(0, 1)))(jnp.asarray(z1), jnp.asarray(z2))
+  g_info = jax.jit(jax.grad(infonce, argnums=(0, 1)))(jnp.asarray(z1), jnp.asarray(z2))
   for ga, gi in zip(g_alpha, g_info):
     np.testing.assert_allclose(ga * (1 / tau), gi, rtol=1e-9, atol=1e-12)
 
@@ -201,7 +201,7 @@ def test_sparsemax_projects_onto_the_simplex(x64):
   v = rng.normal(size=(3, 7))
   valid = np.ones_like(v, bool)
   valid[:, -2:] = False
-  out = np.asarray(criteria._sparsemax(jnp.asarray(v), jnp.asarray(valid)))
+  out = np.asarray(jax.jit(criteria._sparsemax)(jnp.asarray(v), jnp.asarray(valid)))
   np.testing.assert_allclose(out.sum(1), 1.0, rtol=1e-12)
   assert np.all(out[:, -2:] == 0)
   for row, vrow in zip(out, v):
@@ -216,7 +216,8 @@ def test_gradient_is_finite_with_dead_units_and_zero_samples(name):
   z1[:, 0] = z2[:, 0] = 0.0  # a dead unit
   z1[1] = 0.0  # a sample with no active unit
   fn = lambda a, b: CRITERIA[name](a, b, jnp.asarray(w), HYPER)[0]
-  grads = jax.grad(fn, argnums=(0, 1))(jnp.asarray(z1, jnp.float32), jnp.asarray(z2, jnp.float32))
+  grads = jax.jit(jax.grad(fn, argnums=(0, 1)))(jnp.asarray(z1, jnp.float32),
+                                                 jnp.asarray(z2, jnp.float32))
   assert all(np.isfinite(np.asarray(g)).all() for g in grads)
 
 

@@ -189,8 +189,8 @@ def test_progress_lines_and_saved_weights(smoke_results, exp):
 
 
 def test_ctrl_c_ends_with_one_line_and_the_rerun_resumes(tmp_path):
-  args = ["experiments.fig2", "--profile=smoke", "--epochs=60", "--segment_epochs=2",
-          "--sparsities=0.1", f"--out_dir={tmp_path}"]
+  args = ["experiments.fig6", "--profile=smoke", "--epochs=60", "--segment_epochs=2",
+          f"--out_dir={tmp_path}"]  # one arm, about 4 s of segments after the first
   # Ctrl-C raises KeyboardInterrupt even where the test runs as a background job (which
   # inherits SIGINT ignored), as it does in a terminal.
   launch = ("import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler);"
@@ -199,7 +199,8 @@ def test_ctrl_c_ends_with_one_line_and_the_rerun_resumes(tmp_path):
   proc = subprocess.Popen([sys.executable, "-c", launch], cwd=ROOT, stdout=subprocess.DEVNULL,
                           stderr=subprocess.PIPE, text=True)
   deadline = time.time() + 300
-  while time.time() < deadline and not store.load_manifest(str(tmp_path / "fig2")).get("ncl"):
+  while time.time() < deadline and not store.load_manifest(str(tmp_path / "fig6")).get(
+      "ncl_pred"):
     time.sleep(0.05)
   proc.send_signal(signal.SIGINT)
   _, err = proc.communicate(timeout=300)

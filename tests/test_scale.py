@@ -53,28 +53,30 @@ def test_chunked_is_bit_identical_to_unchunked(max_runs):
   np.testing.assert_array_equal(whole.params["online"].W, chunked.params["online"].W)
 
 
-def _fig2(out_dir, *extra):
-  return [sys.executable, "-m", "experiments.fig2", "--profile=smoke", "--sparsities=0.1",
-          "--max_runs_per_call=1", f"--out_dir={out_dir}", *extra]
+def _fig6(out_dir):
+  """Two chunks of one run each; the second trains for about 2 s, long enough to be killed."""
+  return [sys.executable, "-m", "experiments.fig6", "--profile=smoke", "--epochs=40",
+          "--max_runs_per_call=1", f"--out_dir={out_dir}"]
 
 
 def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
   ref, resumed = tmp_path / "ref", tmp_path / "resumed"
-  assert subprocess.run(_fig2(ref), cwd=ROOT, capture_output=True, timeout=600).returncode == 0
-  proc = subprocess.Popen(_fig2(resumed), cwd=ROOT, stdout=subprocess.DEVNULL,
+  assert subprocess.run(_fig6(ref), cwd=ROOT, capture_output=True, timeout=600).returncode == 0
+  proc = subprocess.Popen(_fig6(resumed), cwd=ROOT, stdout=subprocess.DEVNULL,
                           stderr=subprocess.DEVNULL)
   deadline = time.time() + 300
-  while time.time() < deadline and not store.load_manifest(str(resumed / "fig2")).get("ncl"):
+  while time.time() < deadline and not store.load_manifest(str(resumed / "fig6")).get(
+      "ncl_pred"):
     time.sleep(0.05)
   proc.send_signal(signal.SIGKILL)
   proc.wait()
-  assert store.load_manifest(str(resumed / "fig2"))["ncl"]["chunks"]  # work was saved ...
-  assert not is_complete(str(resumed / "fig2"))  # ... and the run was cut short
-  done = subprocess.run(_fig2(resumed), cwd=ROOT, capture_output=True, text=True, timeout=600)
+  assert store.load_manifest(str(resumed / "fig6"))["ncl_pred"]["chunks"]  # work was saved ...
+  assert not is_complete(str(resumed / "fig6"))  # ... and the run was cut short
+  done = subprocess.run(_fig6(resumed), cwd=ROOT, capture_output=True, text=True, timeout=600)
   assert done.returncode == 0, done.stderr[-2000:]
   assert "reused from disk" in done.stderr or "resumed at epoch" in done.stderr
   for name in ("summary.csv", "weights.npz"):
-    assert (resumed / "fig2" / name).read_bytes() == (ref / "fig2" / name).read_bytes(), name
+    assert (resumed / "fig6" / name).read_bytes() == (ref / "fig6" / name).read_bytes(), name
 
 
 def _tiny_experiment(out_dir, lrs=(0.05,), force=False):
