@@ -9,7 +9,8 @@ import subprocess
 import sys
 import tempfile
 
-FAST_COMPILE = ("--xla_backend_optimization_level=0", "--xla_cpu_use_fusion_emitters=false")
+LEVEL_0 = "--xla_backend_optimization_level=0"
+LEGACY_EMITTERS = "--xla_cpu_use_fusion_emitters=false"
 
 
 def _known(flag: str) -> bool:
@@ -21,7 +22,7 @@ def _known(flag: str) -> bool:
 
 if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):  # once a session:
   # the pytest-xdist workers inherit the controller's environment
-  flags = [FAST_COMPILE[0]] + [f for f in FAST_COMPILE[1:] if _known(f)]
+  flags = [LEVEL_0] + ([LEGACY_EMITTERS] if _known(LEGACY_EMITTERS) else [])
   os.environ["XLA_FLAGS"] = " ".join([os.environ.get("XLA_FLAGS", ""), *flags]).strip()
 
 import jax  # noqa: E402  (after XLA_FLAGS, which the backend reads once)
