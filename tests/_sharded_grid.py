@@ -3,8 +3,9 @@ import os
 import sys
 
 DEVICES = int(sys.argv[2])
-# The suite's flags (conftest.py) but XLA's default CPU emitters: the claim is that layouts
-# agree bit for bit as users run them; the legacy emitters round differently per shard shape.
+# The suite's flags but not conftest.LEGACY_EMITTERS (importing conftest would start JAX before
+# the device count is set): the claim is that layouts agree bit for bit as users run them, and
+# the legacy emitters round differently per shard shape.
 FLAGS = os.environ.get("XLA_FLAGS", "").replace("--xla_cpu_use_fusion_emitters=false", "")
 os.environ["XLA_FLAGS"] = f"{FLAGS} --xla_force_host_platform_device_count={DEVICES}"
 

@@ -82,11 +82,11 @@ def test_predictor_gradients_match_finite_differences(x64, predictor):
   online = method.phases[0]
   assert online.trains == ("online", "predictor")
 
+  @jax.jit
   def loss(Wp):
     return online.loss({**params, "predictor": params["predictor"]._replace(W=Wp)}, a1, a2, w,
                        Hyper())[0]
   Wp = params["predictor"].W
-  loss = jax.jit(loss)
   g = np.asarray(jax.jit(jax.grad(loss))(Wp))
   rng = np.random.default_rng(0)
   for _ in range(8):
