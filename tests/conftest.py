@@ -1,9 +1,11 @@
 """Shared fixtures; for the session and the binaries it launches (which compile many of the
-same programs), a persistent compilation cache and two XLA:CPU compile-speed flags: backend
-optimisation level 0 and the legacy elemental emitters instead of the fusion emitters. The
-tests' programs are tiny, so compiling dominates them; together the two compile about 5x
-faster. Every comparison in the suite is between runs under the same flags, or against an
-independent reference with a tolerance (the one exception, tests/_sharded_grid.py, says why)."""
+same programs), a persistent compilation cache and XLA:CPU compile-speed flags: backend
+optimisation level 0, the legacy elemental emitters instead of the fusion emitters, LLVM
+without its expensive passes, and each program's machine code generated in one piece rather
+than split over threads (the suite's processes already keep every core busy, so the split
+only adds work). The tests' programs are tiny, so compiling dominates them. Every
+comparison in the suite is between runs under the same flags, or against an independent
+reference with a tolerance (the one exception, tests/_sharded_grid.py, says why)."""
 import os
 import subprocess
 import sys
@@ -11,18 +13,22 @@ import tempfile
 
 LEVEL_0 = "--xla_backend_optimization_level=0"
 LEGACY_EMITTERS = "--xla_cpu_use_fusion_emitters=false"
+COMPILE_SPEED = (LEGACY_EMITTERS, "--xla_llvm_disable_expensive_passes=true",
+                 "--xla_cpu_parallel_codegen_split_count=1")
 
 
-def _known(flag: str) -> bool:
-  """Whether this jaxlib's XLA knows the flag (it aborts on an unknown one)."""
-  probe = subprocess.run([sys.executable, "-c", "import jax; jax.devices()"],
-                         env={**os.environ, "XLA_FLAGS": flag}, capture_output=True)
-  return probe.returncode == 0
+def _known(flags: tuple[str, ...]) -> list[str]:
+  """The flags this jaxlib's XLA knows (it aborts on an unknown one), probed side by side."""
+  probes = {flag: subprocess.Popen([sys.executable, "-c", "import jax; jax.devices()"],
+                                   env={**os.environ, "XLA_FLAGS": flag},
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for flag in flags}
+  return [flag for flag, probe in probes.items() if probe.wait() == 0]
 
 
 if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):  # once a session:
   # the pytest-xdist workers inherit the controller's environment
-  flags = [LEVEL_0] + ([LEGACY_EMITTERS] if _known(LEGACY_EMITTERS) else [])
+  flags = [LEVEL_0, *_known(COMPILE_SPEED)]
   os.environ["XLA_FLAGS"] = " ".join([os.environ.get("XLA_FLAGS", ""), *flags]).strip()
 
 import jax  # noqa: E402  (after XLA_FLAGS, which the backend reads once)
