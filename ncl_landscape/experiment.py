@@ -179,11 +179,12 @@ def train_chunk(directory: str, arm: Arm, index: int, chunk: slice, size: int, d
   every segment the carry and the logs so far are saved and a progress line is logged.
   Returns host arrays of the chunk's runs (params flat, store.flat_params)."""
   key_data, hyper = chunk_inputs(arm.grid, chunk, size)
+  context = trainer.context(key_data, hyper)  # drawn again from the keys on a resume
   spec = jax.tree_util.tree_leaves(trainer.carry_spec)
   k, unlogged, _ = log_schedule(arm.cfg)
   saved = store.load_segment(directory, arm.name, index, digest)
   if saved is None:
-    carry, log0 = trainer.start(key_data, hyper)
+    carry, log0 = trainer.start(context, hyper)
     log0, logs = to_host(log0), {}
   else:
     leaves, arrays = saved
@@ -198,7 +199,7 @@ def train_chunk(directory: str, arm: Arm, index: int, chunk: slice, size: int, d
   steps, start = 0, time.perf_counter()
   while done < trainer.intervals:
     n = min(length, trainer.intervals - done)
-    carry, new = trainer.advance(n)(carry, key_data, hyper)
+    carry, new = trainer.advance(n)(carry, context, hyper)
     new = to_host(new)
     logs = {name: np.concatenate([logs[name], v], axis=1) if logs else v
             for name, v in new.items()}
@@ -216,7 +217,7 @@ def train_chunk(directory: str, arm: Arm, index: int, chunk: slice, size: int, d
     logging.info("%s", progress.line(index, unlogged + done * k, steps, seconds, diverged))
     steps, start = 0, time.perf_counter()
   out = run_output(log0, logs, {}, {})
-  final, params, M = trainer.finish(carry, key_data, hyper, to_global(out.curves["loss"]))
+  final, params, M = trainer.finish(carry, context, hyper, to_global(out.curves["loss"]))
   out = out._replace(**to_host({"final": final, "M": M}), params=store.flat_params(to_host(params)))
   return jax.tree_util.tree_map(lambda v: v[:runs], out)
 

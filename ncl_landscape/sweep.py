@@ -138,11 +138,13 @@ def _sharded_jit(fn, n_batched: int, donate: bool = False):
 
 class ChunkTrainer(NamedTuple):
   """make_trainer's pieces compiled for chunks of `size` runs, on global arrays:
-  start(key_data, hyper) -> (Carry, curve point);
-  advance(intervals)(carry, key_data, hyper) -> (Carry, curve points [size, intervals])
-  (the carry is donated); finish(carry, key_data, hyper, loss) -> (final, params, M); the
+  context(key_data, hyper) -> the runs' RunContext, drawn once per chunk;
+  start(context, hyper) -> (Carry, curve point);
+  advance(intervals)(carry, context, hyper) -> (Carry, curve points [size, intervals])
+  (the carry is donated); finish(carry, context, hyper, loss) -> (final, params, M); the
   method's own terms are kept. carry_spec: the carry's shapes and shardings (to restore a
   saved carry)."""
+  context: Callable
   start: Callable
   advance: Callable
   finish: Callable
@@ -160,28 +162,31 @@ class _Programs:
     t = self.trainer
     key = jax.random.key_data(jax.random.key(0))
     scalars = jax.ShapeDtypeStruct((size,), jnp.float32, sharding=_split_runs())
-    self.inputs = (jax.ShapeDtypeStruct((), jnp.int32, sharding=_replicated()),
-                   jax.ShapeDtypeStruct((size,) + key.shape, key.dtype, sharding=_split_runs()),
-                   Hyper(*(scalars,) * len(Hyper._fields)))
-    start = _sharded_jit(_over_runs(lambda v, k, h: t.start(wrap(k), h, v), vmap_width), 2)
-    self.start = start.lower(*self.inputs).compile()
-    carry, log0 = jax.eval_shape(start, *self.inputs)
+    member = jax.ShapeDtypeStruct((), jnp.int32, sharding=_replicated())
+    self.hyper = Hyper(*(scalars,) * len(Hyper._fields))
+    key_data = jax.ShapeDtypeStruct((size,) + key.shape, key.dtype, sharding=_split_runs())
     on_runs = lambda tree: jax.tree_util.tree_map(
         lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=_split_runs()), tree)
+    context = _sharded_jit(_over_runs(lambda _, k, h: t.context(wrap(k), h), vmap_width), 2)
+    self.context = context.lower(member, key_data, self.hyper).compile()
+    self.inputs = (member, on_runs(jax.eval_shape(context, member, key_data, self.hyper)))
+    start = _sharded_jit(_over_runs(lambda v, c, h: t.start(c, h, v), vmap_width), 2)
+    self.start = start.lower(*self.inputs, self.hyper).compile()
+    carry, log0 = jax.eval_shape(start, *self.inputs, self.hyper)
     self.carry = on_runs(carry)
     loss = jax.ShapeDtypeStruct((size, t.intervals + 1), log0["loss"].dtype,
                                 sharding=_split_runs())
-    finish = _sharded_jit(_over_runs(lambda v, c, k, h, l: t.finish(c, wrap(k), h, v, l),
+    finish = _sharded_jit(_over_runs(lambda v, c, x, h, l: t.finish(c, x, h, v, l),
                                      vmap_width), 4)
-    self.finish = finish.lower(self.inputs[0], self.carry, *self.inputs[1:], loss).compile()
+    self.finish = finish.lower(member, self.carry, self.inputs[1], self.hyper, loss).compile()
     self._advance = {}
 
   def advance(self, intervals: int):
     if intervals not in self._advance:
-      t, wrap = self.trainer, jax.random.wrap_key_data
-      fn = _over_runs(lambda v, c, k, h: t.advance(c, wrap(k), h, v, intervals), self.vmap_width)
+      t, (member, context) = self.trainer, self.inputs
+      fn = _over_runs(lambda v, c, x, h: t.advance(c, x, h, v, intervals), self.vmap_width)
       self._advance[intervals] = _sharded_jit(fn, 3, donate=DONATE).lower(
-          self.inputs[0], self.carry, *self.inputs[1:]).compile()
+          member, self.carry, context, self.hyper).compile()
     return self._advance[intervals]
 
 
@@ -206,34 +211,39 @@ def compile_segments(cfg: RunConfig, size: int, vmap_width: int | None = None) -
     return {k: v for k, v in log.items()
             if names is None or not k.startswith(TERM) or k[len(TERM):] in names}
 
-  def start(key_data, hyper):
-    carry, log0 = programs.start(member, key_data, hyper)
+  def context(key_data, hyper):
+    return programs.context(member, key_data, hyper)
+
+  def start(context, hyper):
+    carry, log0 = programs.start(member, context, hyper)
     return carry, own(log0)
 
   def advance(intervals: int):
     compiled = programs.advance(intervals)
-    def run(carry, key_data, hyper):
-      carry, logs = compiled(member, carry, key_data, hyper)
+    def run(carry, context, hyper):
+      carry, logs = compiled(member, carry, context, hyper)
       return carry, own(logs)
     return run
 
-  def finish(carry, key_data, hyper, loss):
-    return programs.finish(member, carry, key_data, hyper, loss)
+  def finish(carry, context, hyper, loss):
+    return programs.finish(member, carry, context, hyper, loss)
 
-  return ChunkTrainer(start, advance, finish, programs.trainer.intervals, programs.carry)
+  return ChunkTrainer(context, start, advance, finish, programs.trainer.intervals,
+                      programs.carry)
 
 
 def compile_chunks(cfg: RunConfig, size: int, vmap_width: int | None = None):
   """The trainer of cfg's runs in chunks of `size` runs, (key data, Hyper) -> RunOutput (host
-  arrays): start, one advance over the whole run, finish."""
+  arrays): context, start, one advance over the whole run, finish."""
   chunk = compile_segments(cfg, size, vmap_width)
   advance = chunk.advance(chunk.intervals)
 
   def train_chunk(key_data, hyper):
-    carry, log0 = chunk.start(key_data, hyper)
-    carry, logs = advance(carry, key_data, hyper)
+    context = chunk.context(key_data, hyper)
+    carry, log0 = chunk.start(context, hyper)
+    carry, logs = advance(carry, context, hyper)
     out = run_output(*to_host((log0, logs)), {}, {})
-    final, params, M = chunk.finish(carry, key_data, hyper, to_global(out.curves["loss"]))
+    final, params, M = chunk.finish(carry, context, hyper, to_global(out.curves["loss"]))
     return out._replace(**to_host({"final": final, "params": params, "M": M}))
   return train_chunk
 

@@ -16,6 +16,7 @@ phase's post-step rule (rules.py) may update parameters and TrainState.buffers.
 """
 from __future__ import annotations
 
+import functools
 from typing import Callable, NamedTuple
 
 import jax
@@ -105,10 +106,22 @@ def _select(params: dict, groups: tuple[str, ...]) -> dict:
   return {g: params[g] for g in groups}
 
 
+class RunContext(NamedTuple):
+  """What a run's key fixes: its dataset and the keys of its initialisation and its epochs."""
+  data: Dataset
+  init_key: jax.Array
+  loop_key: jax.Array
+
+
+def run_context(cfg: RunConfig, key: jax.Array, hyper: Hyper) -> RunContext:
+  """The run's dataset (Eq. 1, drawn at hyper.sparsity) and its other keys."""
+  data_key, init_key, loop_key = jax.random.split(key, 3)
+  return RunContext(sample_dataset(data_key, cfg.data, hyper.sparsity), init_key, loop_key)
+
+
 class RunFns(NamedTuple):
   """The pieces of one run, each pure; make_train scans them, the benchmark loops them."""
-  context: Callable  # (key, hyper) -> (Dataset, init_key, loop_key): what a run's key fixes
-  init: Callable  # (key, hyper) -> (TrainState, Dataset, loop_key)
+  init: Callable  # (RunContext, hyper) -> TrainState
   step: Callable  # (state, phase_index, key, idx [B], w [B], data, hyper) -> (state, record)
   epoch: Callable  # (state, epoch, loop_key, data, hyper) -> (state, mean record)
 
@@ -124,17 +137,11 @@ def make_run_fns(cfg: RunConfig, method: Method) -> RunFns:
   views_fn = augment.VIEWS[cfg.train.mask]
   steps = cfg.steps_per_epoch
 
-  def context(key, hyper):
-    data_key, init_key, loop_key = jax.random.split(key, 3)
-    return sample_dataset(data_key, cfg.data, hyper.sparsity), init_key, loop_key
-
-  def init(key, hyper):
-    data, init_key, loop_key = context(key, hyper)
+  def init(context, hyper):
     opt = make_optimizer(cfg.train.optimizer, hyper.lr)
-    params = method.init_params(init_key, data.M, hyper)
-    state = TrainState(params, {ph.name: opt.init(_select(params, ph.trains)) for ph in phases},
-                       method.init_buffers(params))
-    return state, data, loop_key
+    params = method.init_params(context.init_key, context.data.M, hyper)
+    return TrainState(params, {ph.name: opt.init(_select(params, ph.trains)) for ph in phases},
+                      method.init_buffers(params))
 
   def project(groups: dict) -> dict:
     """Row or column normalisation of every encoder W after a step (cfg.train.weight_norm)."""
@@ -200,7 +207,7 @@ def make_run_fns(cfg: RunConfig, method: Method) -> RunFns:
       records.append(jax.tree_util.tree_map(lambda v: v[None], record))
     return state, jax.tree_util.tree_map(lambda *v: jnp.mean(jnp.concatenate(v)), *records)
 
-  return RunFns(context=context, init=init, step=step, epoch=epoch)
+  return RunFns(init=init, step=step, epoch=epoch)
 
 
 class Carry(NamedTuple):
@@ -210,15 +217,19 @@ class Carry(NamedTuple):
 
 
 class Trainer(NamedTuple):
-  """One run in pieces, each pure in (key, hyper, member), so a grid can train it segment
-  by segment on the host and resume between segments; make_train composes them.
+  """One run in pieces, each pure, so a grid can train it segment by segment on the host and
+  resume between segments; make_train composes them. The run's context (its dataset and
+  keys) is drawn once and passed to every piece, not carried or saved: a resumed run draws
+  it again from its key.
 
-  start(key, hyper, member) -> (Carry, curve_point): initialisation, its logged point
+  context(key, hyper) -> RunContext;
+  start(context, hyper, member) -> (Carry, curve_point): initialisation, its logged point
     (epoch 0) and the unlogged first epochs (log_epochs);
-  advance(carry, key, hyper, member, intervals) -> (Carry, curve points [intervals]):
+  advance(carry, context, hyper, member, intervals) -> (Carry, curve points [intervals]):
     `intervals` (static) logged intervals of log_every epochs;
-  finish(carry, key, hyper, member, loss_curve) -> (final metrics, parameters, M).
+  finish(carry, context, hyper, member, loss_curve) -> (final metrics, parameters, M).
   """
+  context: Callable
   start: Callable
   advance: Callable
   finish: Callable
@@ -232,49 +243,46 @@ def make_trainer(cfg: RunConfig, method: Method | None = None) -> Trainer:
   cfg.validate()
   k, unlogged, n_logs = log_schedule(cfg)
 
-  def setup(key, hyper, member):
+  def setup(member):
     run_method = method or make_method(cfg, member)
-    fns = make_run_fns(cfg, run_method)
-    data, _, loop_key = fns.context(key, hyper)
-    return run_method, fns, data, loop_key
+    return run_method, make_run_fns(cfg, run_method)
 
-  def run_epochs(fns, state, first_epoch, count, loop_key, data, hyper):
+  def run_epochs(fns, state, first_epoch, count, ctx, hyper):
     def body(state, epoch_index):
-      return fns.epoch(state, epoch_index, loop_key, data, hyper)
+      return fns.epoch(state, epoch_index, ctx.loop_key, ctx.data, hyper)
     return jax.lax.scan(body, state, first_epoch + jnp.arange(count))
 
   def point(run_method, state, data, loss, terms):
     W = run_method.encoder.readout(state.params[run_method.readout])
     return curve_point(loss, terms, W, data.M)
 
-  def start(key, hyper, member=None):
-    run_method = method or make_method(cfg, member)
-    fns = make_run_fns(cfg, run_method)
-    state, data, loop_key = fns.init(key, hyper)
-    idx, w = epoch_batches(loop_key, cfg.data.n, cfg.train.batch_size, cfg.train.drop_last)
-    _, (loss0, terms0) = fns.step(state, 0, loop_key, idx[0], w[0], data, hyper)
-    log0 = point(run_method, state, data, loss0, terms0)
+  def start(ctx, hyper, member=None):
+    run_method, fns = setup(member)
+    state = fns.init(ctx, hyper)
+    idx, w = epoch_batches(ctx.loop_key, cfg.data.n, cfg.train.batch_size, cfg.train.drop_last)
+    _, (loss0, terms0) = fns.step(state, 0, ctx.loop_key, idx[0], w[0], ctx.data, hyper)
+    log0 = point(run_method, state, ctx.data, loss0, terms0)
     if unlogged:
-      state, _ = run_epochs(fns, state, 0, unlogged, loop_key, data, hyper)
+      state, _ = run_epochs(fns, state, 0, unlogged, ctx, hyper)
     return Carry(state, jnp.asarray(unlogged, jnp.int32)), log0
 
-  def advance(carry, key, hyper, member=None, intervals: int = n_logs):
-    run_method, fns, data, loop_key = setup(key, hyper, member)
+  def advance(carry, ctx, hyper, member=None, intervals: int = n_logs):
+    run_method, fns = setup(member)
 
     def log_interval(state, first_epoch):
-      state, records = run_epochs(fns, state, first_epoch, k, loop_key, data, hyper)
+      state, records = run_epochs(fns, state, first_epoch, k, ctx, hyper)
       loss, terms = jax.tree_util.tree_map(lambda v: v[-1], records)
-      return state, point(run_method, state, data, loss, terms)
+      return state, point(run_method, state, ctx.data, loss, terms)
 
     state, logs = jax.lax.scan(log_interval, carry.state, carry.epoch + k * jnp.arange(intervals))
     return Carry(state, carry.epoch + k * intervals), logs
 
-  def finish(carry, key, hyper, member=None, loss_curve=None):
-    run_method, _, data, _ = setup(key, hyper, member)
-    return (final_metrics(cfg, run_method, carry.state, data, loss_curve), carry.state.params,
-            data.M)
+  def finish(carry, ctx, hyper, member=None, loss_curve=None):
+    run_method, _ = setup(member)
+    return (final_metrics(cfg, run_method, carry.state, ctx.data, loss_curve),
+            carry.state.params, ctx.data.M)
 
-  return Trainer(start, advance, finish, n_logs)
+  return Trainer(functools.partial(run_context, cfg), start, advance, finish, n_logs)
 
 
 def run_output(log0: dict, logs: dict, final: dict, params: dict) -> RunOutput:
@@ -292,10 +300,11 @@ def make_train(cfg: RunConfig, method: Method | None = None):
   trainer = make_trainer(cfg, method)
 
   def train(key: jax.Array, hyper: Hyper, member: jax.Array | None = None) -> RunOutput:
-    carry, log0 = trainer.start(key, hyper, member)
-    carry, logs = trainer.advance(carry, key, hyper, member, trainer.intervals)
+    ctx = trainer.context(key, hyper)
+    carry, log0 = trainer.start(ctx, hyper, member)
+    carry, logs = trainer.advance(carry, ctx, hyper, member, trainer.intervals)
     out = run_output(log0, logs, {}, {})
-    final, params, M = trainer.finish(carry, key, hyper, member, out.curves["loss"])
+    final, params, M = trainer.finish(carry, ctx, hyper, member, out.curves["loss"])
     return out._replace(final=final, params=params, M=M)
 
   return train

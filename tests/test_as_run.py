@@ -20,7 +20,7 @@ from experiments import fig1, fig2, fig3, fig5, fig6, fig7, table1, warm_start
 from ncl_landscape.hyper import Hyper
 from ncl_landscape.data import make_dictionary
 from ncl_landscape.methods import make_method
-from ncl_landscape.train import make_run_fns
+from ncl_landscape.train import make_run_fns, run_context
 
 P, D, M_WIDTH, BATCH = 8, 4, 6, 10
 EPS_FD = 1e-6
@@ -287,7 +287,8 @@ def test_figure7_as_run_step_is_sgd_then_normalisation(x64, norm, axis):
   cfg = small(arm.cfg)
   fns = make_run_fns(cfg, make_method(cfg))
   hyper = Hyper(lr=0.1, mask_prob=0.0, warm_start_c=1.0)  # mask prob 0: both views are x
-  state, data, _ = fns.init(jax.random.key(8), hyper)
+  ctx = run_context(cfg, jax.random.key(8), hyper)
+  state, data = fns.init(ctx, hyper), ctx.data
   state = state._replace(params=jax.tree_util.tree_map(lambda v: v.astype(jnp.float64),
                                                        state.params))
   idx = jnp.arange(BATCH)

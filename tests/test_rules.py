@@ -9,7 +9,7 @@ from ncl_landscape import rules
 from ncl_landscape.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from ncl_landscape.hyper import Hyper
 from ncl_landscape.methods import make_method, shared_config
-from ncl_landscape.train import make_run_fns
+from ncl_landscape.train import make_run_fns, run_context
 
 
 def _psd(seed, m=6):
@@ -84,7 +84,8 @@ def test_predictor_method_step_applies_its_rule(method, traced):
   else:
     fns = make_run_fns(cfg, make_method(cfg))
   hyper = Hyper(lr=0.05)
-  state, data, _ = fns.init(jax.random.key(0), hyper)
+  ctx = run_context(cfg, jax.random.key(0), hyper)
+  state, data = fns.init(ctx, hyper), ctx.data
   np.testing.assert_array_equal(state.params["target"].W, state.params["online"].W)  # a copy
   new, _ = fns.step(state, 0, jax.random.key(1), jnp.arange(32), jnp.ones(32), data, hyper)
   # the target moved (1 - tau_0) of the way to the new online weights

@@ -14,7 +14,7 @@ from ncl_landscape.hyper import Hyper
 from ncl_landscape.experiment import (Arm, Execution, ExistingResult, Progress, is_complete,
                                       load_run, run_experiment)
 from ncl_landscape.report import group_stats
-from ncl_landscape.sweep import make_grid, run_grid
+from ncl_landscape.sweep import chunk_inputs, compile_segments, make_grid, run_grid
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SMALL = RunConfig(data=DataConfig(n=300, p=20, d=5), model=ModelConfig(m=12),
@@ -43,6 +43,22 @@ def test_sharded_grids_agree_across_device_counts(tmp_path):
   one = run_grid(SMALL, small_grid(), vmap_width=2)
   np.testing.assert_allclose(four["loss"], one.curves["loss"], rtol=1e-5)
   np.testing.assert_allclose(four["W"], one.params["online"].W, rtol=1e-4, atol=1e-6)
+
+
+def test_every_segment_trains_on_the_chunk_context_it_is_given():
+  """A chunk draws its datasets once (context); start and advance read them, not a redraw
+  from the keys: the same keys on other data train other runs."""
+  trainer = compile_segments(SMALL, 8, vmap_width=1)
+  key_data, hyper = chunk_inputs(small_grid(), slice(0, 8), 8)
+  context = trainer.context(key_data, hyper)
+  shifted = context._replace(data=context.data._replace(x=np.roll(context.data.x, 1, axis=0)))
+  logs = {}
+  for name, ctx in (("drawn", context), ("shifted", shifted)):
+    carry, _ = trainer.start(ctx, hyper)
+    logs[name] = np.asarray(trainer.advance(1)(carry, ctx, hyper)[1]["loss"])
+  assert not np.allclose(logs["drawn"], logs["shifted"])
+  whole = run_grid(SMALL, small_grid(), vmap_width=1)
+  np.testing.assert_array_equal(logs["drawn"][:, 0], whole.curves["loss"][:, 1])
 
 
 @pytest.mark.parametrize("max_runs", [2, 3, 6])

@@ -10,7 +10,7 @@ from ncl_landscape.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from ncl_landscape.hyper import Hyper
 from ncl_landscape.methods import Method, Phase, compile_group, make_method, shared_config
 from ncl_landscape.sweep import make_grid, run_grid
-from ncl_landscape.train import epoch_batches, log_epochs, make_run_fns, make_train
+from ncl_landscape.train import epoch_batches, log_epochs, make_run_fns, make_train, run_context
 
 SMALL = RunConfig(data=DataConfig(n=300, p=20, d=5), model=ModelConfig(m=12),
                   train=TrainConfig(batch_size=64, epochs=6, log_every=2))
@@ -51,7 +51,8 @@ def test_alternation_schedule(alternation, n, expected):
   cfg = SMALL.replace(data=dict(n=n), train=dict(alternation=alternation, batch_size=110))
   fns = make_run_fns(cfg, _counting_method(2))
   hyper = Hyper(lr=1.0)
-  state, data, loop_key = fns.init(jax.random.key(0), hyper)
+  ctx = run_context(cfg, jax.random.key(0), hyper)
+  state, data, loop_key = fns.init(ctx, hyper), ctx.data, ctx.loop_key
   for epoch in range(2):
     state, _ = fns.epoch(state, epoch, loop_key, data, hyper)
   np.testing.assert_allclose([-state.params["g0"], -state.params["g1"]],
@@ -62,7 +63,8 @@ def test_ncl_online_step_moves_only_the_online_encoder():
   cfg = SMALL
   fns = make_run_fns(cfg, make_method(cfg))
   hyper = Hyper(lr=0.1)
-  state, data, _ = fns.init(jax.random.key(0), hyper)
+  ctx = run_context(cfg, jax.random.key(0), hyper)
+  state, data = fns.init(ctx, hyper), ctx.data
   idx, w = jnp.arange(64), jnp.ones(64)
   new, _ = fns.step(state, 0, jax.random.key(1), idx, w, data, hyper)
   assert np.any(new.params["online"].W != state.params["online"].W)

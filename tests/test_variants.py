@@ -12,7 +12,7 @@ from ncl_landscape.losses import symmetric_negative_cosine
 from ncl_landscape.methods import make_method
 from ncl_landscape.networks import effective_weight, encode, init_encoder, warm_start_weight
 from ncl_landscape.sweep import make_grid, run_grid
-from ncl_landscape.train import make_run_fns
+from ncl_landscape.train import make_run_fns, run_context
 
 SMALL = RunConfig(data=DataConfig(n=256, p=20, d=5), model=ModelConfig(m=12),
                   train=TrainConfig(batch_size=64, epochs=4, log_every=2))
@@ -60,7 +60,8 @@ def test_weights_have_unit_rows_or_columns_after_every_step(kind, axis):
   cfg = SMALL.replace(model=dict(init="warm", normalize_repr=True), train=dict(weight_norm=kind))
   fns = make_run_fns(cfg, make_method(cfg))
   hyper = Hyper(lr=0.5, warm_start_c=1.0)
-  state, data, _ = jax.jit(fns.init)(jax.random.key(0), hyper)
+  ctx = jax.jit(run_context, static_argnums=0)(cfg, jax.random.key(0), hyper)
+  state, data = jax.jit(fns.init)(ctx, hyper), ctx.data
   step_fn = jax.jit(fns.step, static_argnums=1)
   for step in range(6):
     state, _ = step_fn(state, step % 2, jax.random.key(step), jnp.arange(64), jnp.ones(64),
@@ -117,7 +118,8 @@ def test_table1_methods_train_every_group(method, groups):
   cfg = SMALL.replace(model=dict(batch_norm=True), train=dict(method=method))
   fns = make_run_fns(cfg, make_method(cfg))
   hyper = Hyper(lr=0.1)
-  state, data, _ = jax.jit(fns.init)(jax.random.key(0), hyper)
+  ctx = jax.jit(run_context, static_argnums=0)(cfg, jax.random.key(0), hyper)
+  state, data = jax.jit(fns.init)(ctx, hyper), ctx.data
   assert set(state.params) == groups
   new, (loss, _) = jax.jit(fns.step, static_argnums=1)(state, 0, jax.random.key(1),
                                                         jnp.arange(64), jnp.ones(64), data, hyper)
