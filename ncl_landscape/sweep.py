@@ -162,31 +162,32 @@ class _Programs:
     t = self.trainer
     key = jax.random.key_data(jax.random.key(0))
     scalars = jax.ShapeDtypeStruct((size,), jnp.float32, sharding=_split_runs())
-    member = jax.ShapeDtypeStruct((), jnp.int32, sharding=_replicated())
+    self.member = jax.ShapeDtypeStruct((), jnp.int32, sharding=_replicated())
     self.hyper = Hyper(*(scalars,) * len(Hyper._fields))
     key_data = jax.ShapeDtypeStruct((size,) + key.shape, key.dtype, sharding=_split_runs())
     on_runs = lambda tree: jax.tree_util.tree_map(
         lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=_split_runs()), tree)
     context = _sharded_jit(_over_runs(lambda _, k, h: t.context(wrap(k), h), vmap_width), 2)
-    self.context = context.lower(member, key_data, self.hyper).compile()
-    self.inputs = (member, on_runs(jax.eval_shape(context, member, key_data, self.hyper)))
-    start = _sharded_jit(_over_runs(lambda v, c, h: t.start(c, h, v), vmap_width), 2)
-    self.start = start.lower(*self.inputs, self.hyper).compile()
-    carry, log0 = jax.eval_shape(start, *self.inputs, self.hyper)
+    self.context = context.lower(self.member, key_data, self.hyper).compile()
+    self.context_spec = on_runs(jax.eval_shape(context, self.member, key_data, self.hyper))
+    start = _sharded_jit(_over_runs(lambda v, x, h: t.start(x, h, v), vmap_width), 2)
+    self.start = start.lower(self.member, self.context_spec, self.hyper).compile()
+    carry, log0 = jax.eval_shape(start, self.member, self.context_spec, self.hyper)
     self.carry = on_runs(carry)
     loss = jax.ShapeDtypeStruct((size, t.intervals + 1), log0["loss"].dtype,
                                 sharding=_split_runs())
     finish = _sharded_jit(_over_runs(lambda v, c, x, h, l: t.finish(c, x, h, v, l),
                                      vmap_width), 4)
-    self.finish = finish.lower(member, self.carry, self.inputs[1], self.hyper, loss).compile()
+    self.finish = finish.lower(self.member, self.carry, self.context_spec, self.hyper,
+                               loss).compile()
     self._advance = {}
 
   def advance(self, intervals: int):
     if intervals not in self._advance:
-      t, (member, context) = self.trainer, self.inputs
+      t = self.trainer
       fn = _over_runs(lambda v, c, x, h: t.advance(c, x, h, v, intervals), self.vmap_width)
       self._advance[intervals] = _sharded_jit(fn, 3, donate=DONATE).lower(
-          member, self.carry, context, self.hyper).compile()
+          self.member, self.carry, self.context_spec, self.hyper).compile()
     return self._advance[intervals]
 
 
