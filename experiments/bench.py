@@ -26,7 +26,8 @@ from ncl_landscape.config import RunConfig, TrainConfig
 from ncl_landscape.floor import floor_train
 from ncl_landscape.hyper import Hyper
 from ncl_landscape.methods import make_method
-from ncl_landscape.sweep import chunk_inputs, chunk_size, compile_chunks, make_grid
+from ncl_landscape.sweep import (call_layout, chunk_inputs, chunk_size, compile_chunks, make_grid,
+                                 over_runs)
 from ncl_landscape.train import epoch_batches, make_run_fns, make_train, run_context
 
 flags.DEFINE_string("out_dir", "results", "Where bench.json goes.")
@@ -59,27 +60,32 @@ def _figure2_grid():
   return make_grid(0, SEEDS, Hyper(lr=0.005), sparsity=SPARSITIES, mask_prob=MASK_PROBS)
 
 
-def _rates(runs: int, cfg: RunConfig, compile_s: float, run_s: float) -> dict:
+def _rates(runs: int, cfg: RunConfig, vmap_width: int | None, compile_s: float,
+           run_s: float) -> dict:
   run_steps = runs * cfg.train.epochs * cfg.steps_per_epoch
-  return {"runs": runs, "epochs": cfg.train.epochs, "compile_s": compile_s, "run_s": run_s,
-          "run_steps": run_steps, "run_steps_per_s": run_steps / run_s}
+  return {"runs": runs, "epochs": cfg.train.epochs, "vmap_width": vmap_width,
+          "compile_s": compile_s, "run_s": run_s, "run_steps": run_steps,
+          "run_steps_per_s": run_steps / run_s}
 
 
 def bench_grid(cfg: RunConfig) -> dict:
+  """The grid in one call, in the layout experiments use (sweep.call_layout)."""
   grid = _figure2_grid()
-  size = chunk_size(len(grid.points))
-  compile_s, compiled = _timed(compile_chunks, cfg, size)
+  size, width = call_layout(cfg, len(grid.points))
+  compile_s, compiled = _timed(compile_chunks, cfg, size, width)
   inputs = chunk_inputs(grid, slice(0, len(grid.points)), size)
-  return _rates(len(grid.points), cfg, compile_s, _best(compiled, *inputs))
+  return _rates(len(grid.points), cfg, width, compile_s, _best(compiled, *inputs))
 
 
 def bench_floor(cfg: RunConfig) -> dict:
-  """The grid of bench_grid trained by floor_train, vmapped in one call."""
+  """The grid of bench_grid trained by floor_train in one call, in the grid's layout."""
   grid = _figure2_grid()
+  width = call_layout(cfg, len(grid.points))[1]
   keys = jax.random.key_data(grid.keys)
-  train = jax.jit(jax.vmap(lambda k, h: floor_train(cfg)(jax.random.wrap_key_data(k), h)))
+  train = jax.jit(over_runs(lambda k, h: floor_train(cfg)(jax.random.wrap_key_data(k), h),
+                            width))
   compile_s, compiled = _timed(lambda: train.lower(keys, grid.hyper).compile())
-  return _rates(len(grid.points), cfg, compile_s, _best(compiled, keys, grid.hyper))
+  return _rates(len(grid.points), cfg, width, compile_s, _best(compiled, keys, grid.hyper))
 
 
 def bench_loop(cfg: RunConfig, epochs: int) -> dict:

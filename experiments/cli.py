@@ -88,7 +88,9 @@ GRID = {
                                     "resumable state after each. Default: about a tenth of "
                                     "the run, at least 5 s each."),
     "vmap_width": _int_at_least(1, "Vmap exactly this many runs at a time: results then are "
-                                "bit-identical across chunkings and device counts."),
+                                "bit-identical across chunkings and device counts. Default: "
+                                "a call's runs at once, on a CPU groups of about 4 once their "
+                                "datasets outgrow its cache."),
     "distributed": Flag("bool", "Call jax.distributed.initialize() first (multi-host; out_dir "
                         "must be shared).", default=False),
     # the paper's text where the authors' code differs, on every model of the grid

@@ -19,7 +19,7 @@ from absl import logging
 from ncl_landscape import disk, methods, provenance, store
 from ncl_landscape.config import RunConfig
 from ncl_landscape.metrics import DIVERGENCE_BOUND
-from ncl_landscape.sweep import (ChunkTrainer, Grid, chunk_inputs, chunk_size, chunk_slices,
+from ncl_landscape.sweep import (ChunkTrainer, Grid, call_layout, chunk_inputs, chunk_slices,
                                  compile_segments, concat_outputs, distinct_runs, same_runs,
                                  to_global, to_host)
 from ncl_landscape.train import RunOutput, log_epochs, log_schedule, run_output
@@ -33,7 +33,8 @@ class Arm(NamedTuple):
 
 class Execution(NamedTuple):
   """How grids are cut into compiled calls (sweep.py) and runs into segments of epochs
-  between progress lines and saves; none changes the runs' maths."""
+  between progress lines and saves; none changes the runs' maths. vmap_width None: the
+  layout sweep.default_vmap_width picks for the backend."""
   max_runs_per_call: int | None = None
   vmap_width: int | None = None
   segment_epochs: int | None = None
@@ -131,9 +132,16 @@ def claim_directory(directory: str, expected_hash: str, force: bool) -> bool:
       "or --out_dir=... to keep both")
 
 
-def arm_hash(arm: Arm, size: int, execution: Execution) -> str:
+def arm_layout(arm: Arm, execution: Execution) -> tuple[int, int | None]:
+  """(runs per compiled call, vmap width) of the arm's distinct runs (sweep.call_layout)."""
+  runs = len(distinct_runs(arm.cfg, arm.grid)[0].points)
+  return call_layout(arm.cfg, runs, execution.max_runs_per_call, execution.vmap_width)
+
+
+def arm_hash(arm: Arm, execution: Execution) -> str:
+  size, width = arm_layout(arm, execution)
   return store.digest({"name": arm.name, "cfg": arm.cfg.to_dict(), "points": arm.grid.points,
-                       "chunk_size": size, "vmap_width": execution.vmap_width})
+                       "chunk_size": size, "vmap_width": width})
 
 
 class Progress:
@@ -227,10 +235,9 @@ def run_arm(directory: str, experiment: str, arm: Arm, execution: Execution) -> 
   segment by segment, logging progress; returns every run of the grid."""
   grid, index = distinct_runs(arm.cfg, arm.grid)
   arm = arm._replace(grid=grid)
-  runs = len(arm.grid.points)
-  size = chunk_size(runs, execution.max_runs_per_call, execution.vmap_width)
-  chunks = chunk_slices(runs, size)
-  digest = arm_hash(arm, size, execution)
+  size, width = arm_layout(arm, execution)
+  chunks = chunk_slices(len(arm.grid.points), size)
+  digest = arm_hash(arm, execution)
   progress = Progress(f"{experiment}/{arm.name}", arm, chunks)
   outputs, trainer = [], None
   for i, chunk in enumerate(chunks):
@@ -238,7 +245,7 @@ def run_arm(directory: str, experiment: str, arm: Arm, execution: Execution) -> 
     if out is None:
       if trainer is None:
         start = time.perf_counter()
-        trainer = compile_segments(arm.cfg, size, execution.vmap_width)
+        trainer = compile_segments(arm.cfg, size, width)
         trainer.advance(segment_intervals(trainer.intervals, execution.segment_epochs,
                                           log_schedule(arm.cfg).every))
         logging.info("%s: compiled in %.1fs", progress.name, time.perf_counter() - start)
@@ -315,10 +322,7 @@ def run_experiment(experiment: str, arms: list[Arm], out_dir: str, config: dict,
   epochs = {tuple(log_epochs(arm.cfg)) for arm in arms}
   if len(epochs) != 1:
     raise ValueError(f"arms of {experiment} log different epochs")
-  sizes = [chunk_size(len(a.grid.points), execution.max_runs_per_call, execution.vmap_width)
-           for a in arms]
-  experiment_hash = store.digest([config, [arm_hash(a, s, execution) for a, s in
-                                           zip(arms, sizes)]])
+  experiment_hash = store.digest([config, [arm_hash(a, execution) for a in arms]])
   summary_path = os.path.join(directory, "summary.csv")
   if claim_directory(directory, experiment_hash, force):
     png = os.path.join(directory, f"{experiment}.png")
@@ -336,8 +340,11 @@ def run_experiment(experiment: str, arms: list[Arm], out_dir: str, config: dict,
   rows = [row for arm, out in zip(arms, outputs) for row in summary_rows(experiment, arm, out)]
   if jax.process_index() != 0:
     return rows
+  layout = {arm.name: dict(zip(("runs_per_call", "vmap_width"), arm_layout(arm, execution)))
+            for arm in arms}
   save_results(directory, experiment, {**config, "hash": experiment_hash,
                                        "execution": execution._asdict(),
+                                       "layout": layout,
                                        "arms": {arm.name: arm.cfg.to_dict() for arm in arms}},
                rows, curve_arrays(rows, outputs, list(epochs.pop())), plot,
                weights=weight_arrays(arms, outputs))

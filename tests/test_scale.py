@@ -14,7 +14,9 @@ from ncl_landscape.hyper import Hyper
 from ncl_landscape.experiment import (Arm, Execution, ExistingResult, Progress, is_complete,
                                       load_run, run_experiment)
 from ncl_landscape.report import group_stats
-from ncl_landscape.sweep import chunk_inputs, compile_segments, make_grid, run_grid
+from ncl_landscape import sweep
+from ncl_landscape.sweep import (call_layout, chunk_inputs, compile_segments, default_vmap_width,
+                                 make_grid, run_grid)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SMALL = RunConfig(data=DataConfig(n=300, p=20, d=5), model=ModelConfig(m=12),
@@ -59,6 +61,31 @@ def test_every_segment_trains_on_the_chunk_context_it_is_given():
   assert not np.allclose(logs["drawn"], logs["shifted"])
   whole = run_grid(SMALL, small_grid(), vmap_width=1)
   np.testing.assert_array_equal(logs["drawn"][:, 0], whole.curves["loss"][:, 1])
+
+
+def test_runs_in_groups_train_what_one_vmap_trains():
+  """The layouts differ only in how XLA batches the runs: float32 rounding apart."""
+  assert default_vmap_width(SMALL, 8) is None  # 8 small datasets fit any cache
+  at_once, grouped = run_grid(SMALL, small_grid()), run_grid(SMALL, small_grid(), vmap_width=4)
+  np.testing.assert_allclose(grouped.curves["loss"], at_once.curves["loss"], rtol=1e-5)
+  np.testing.assert_allclose(grouped.params["online"].W, at_once.params["online"].W,
+                             rtol=1e-4, atol=1e-6)
+
+
+def test_a_cpu_groups_runs_once_their_datasets_outgrow_its_cache(monkeypatch):
+  big = SMALL.replace(data=dict(n=30_000, p=50))  # 6 MB of data per run
+  per_run = 30_000 * 50 * 4
+  assert sweep.CPU_GROUP_BYTES // per_run == 2
+  monkeypatch.setattr(sweep.jax, "default_backend", lambda: "cpu")
+  assert default_vmap_width(big, 2) is None
+  assert default_vmap_width(big, 3) == 3
+  assert default_vmap_width(big, 60) == 4
+  assert default_vmap_width(big, 25) == 5
+  assert call_layout(big, 29) == (32, 4)  # no width divides a prime: 4, padded
+  assert call_layout(big, 29, max_runs_per_call=2) == (2, None)
+  assert call_layout(big, 60, vmap_width=6) == (60, 6)
+  monkeypatch.setattr(sweep.jax, "default_backend", lambda: "gpu")
+  assert default_vmap_width(big, 60) is None
 
 
 @pytest.mark.parametrize("max_runs", [2, 3, 6])
