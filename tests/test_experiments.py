@@ -255,6 +255,7 @@ def test_bench_writes_both_rates(tmp_path):
   assert bench["grid"]["run_steps_per_s"] > 0 and bench["per_run_loop"]["run_steps_per_s"] > 0
   assert np.isclose(bench["speedup"], bench["grid"]["run_steps_per_s"] /
                     bench["per_run_loop"]["run_steps_per_s"])
+  assert bench["grid"]["vmap_width"] == 4 == bench["floor"]["vmap_width"]  # 60 runs on a CPU
   group = bench["compile_group"]
   assert group["shared"]["run_steps_per_s"] > 0 and group["own"]["run_steps_per_s"] > 0
   assert np.isclose(group["shared_over_own"], group["shared"]["run_steps_per_s"] /
