@@ -77,10 +77,9 @@ def bench_grid(cfg: RunConfig) -> dict:
   return _rates(len(grid.points), cfg, width, compile_s, _best(compiled, *inputs))
 
 
-def bench_floor(cfg: RunConfig) -> dict:
-  """The grid of bench_grid trained by floor_train in one call, in the grid's layout."""
+def bench_floor(cfg: RunConfig, width: int | None) -> dict:
+  """The grid of bench_grid trained by floor_train in one call, in the grid's vmap width."""
   grid = _figure2_grid()
-  width = call_layout(cfg, len(grid.points))[1]
   keys = jax.random.key_data(grid.keys)
   train = jax.jit(over_runs(lambda k, h: floor_train(cfg)(jax.random.wrap_key_data(k), h),
                             width))
@@ -148,7 +147,7 @@ def main(argv):
                                     log_every=max(1, epochs // 10)))
   grid = bench_grid(cfg)
   logging.info("grid: %s", grid)
-  floor = bench_floor(cfg)
+  floor = bench_floor(cfg, grid["vmap_width"])
   logging.info("floor: %s", floor)
   loop = bench_loop(cfg, FLAGS.baseline_epochs)
   logging.info("per-run loop: %s", loop)

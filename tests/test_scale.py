@@ -8,13 +8,12 @@ import time
 import numpy as np
 import pytest
 
-from ncl_landscape import disk, experiment, store
+from ncl_landscape import disk, experiment, store, sweep
 from ncl_landscape.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from ncl_landscape.hyper import Hyper
 from ncl_landscape.experiment import (Arm, Execution, ExistingResult, Progress, is_complete,
                                       load_run, run_experiment)
 from ncl_landscape.report import group_stats
-from ncl_landscape import sweep
 from ncl_landscape.sweep import (call_layout, chunk_inputs, compile_segments, default_vmap_width,
                                  make_grid, run_grid)
 
