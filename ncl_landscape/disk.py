@@ -13,6 +13,7 @@ import json
 import math
 import os
 import platform
+import subprocess
 import tempfile
 
 import jax
@@ -23,7 +24,8 @@ SUMMARY_COLUMNS = (
     "maxcos_max", "maxcos_median", "maxcos_min", "final_loss", "status",
     "lr", "temperature", "support_match", "false_support", "sparsity_gap",
 )
-PACKAGES = ("jax", "jaxlib", "optax", "chex", "numpy", "absl-py", "matplotlib")
+PACKAGES = ("jax", "jaxlib", "optax", "flax", "chex", "numpy", "absl-py", "matplotlib")
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def atomic_write(path: str, data: bytes) -> None:
@@ -48,8 +50,34 @@ def file_digest(path: str) -> str:
     return hashlib.sha256(f.read()).hexdigest()
 
 
+def code_commit() -> dict:
+  """The git commit the package was run from and whether tracked files differed from it
+  ({} outside a git checkout)."""
+  def git(*args):
+    return subprocess.run(["git", "-C", REPO, *args], capture_output=True, text=True,
+                          timeout=30, check=True).stdout.strip()
+  try:
+    return {"commit": git("rev-parse", "HEAD"),
+            "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
+  except (OSError, subprocess.SubprocessError):
+    return {}
+
+
+def machine() -> dict:
+  """CPU model, core count and platform of the host."""
+  cpu = platform.processor() or platform.machine()
+  try:
+    with open("/proc/cpuinfo") as f:
+      cpu = next((line.split(":", 1)[1].strip() for line in f
+                  if line.startswith("model name")), cpu)
+  except OSError:
+    pass
+  return {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform()}
+
+
 def environment() -> dict:
-  """Package versions, Python, JAX backend and devices, for config.json."""
+  """Package versions, Python, JAX backend and devices, the code's commit and the machine,
+  for config.json."""
   versions = {}
   for name in PACKAGES:
     try:
@@ -61,6 +89,8 @@ def environment() -> dict:
       "python": platform.python_version(),
       "backend": jax.default_backend(),
       "devices": [str(d) for d in jax.devices()],
+      "code": code_commit(),
+      "machine": machine(),
   }
 
 

@@ -138,10 +138,20 @@ def arm_layout(arm: Arm, execution: Execution) -> tuple[int, int | None]:
   return call_layout(arm.cfg, runs, execution.max_runs_per_call, execution.vmap_width)
 
 
+def arm_identity(arm: Arm) -> dict:
+  """What determines an arm's results, given the code: its name, config and grid points
+  (not how it was executed or stored)."""
+  return {"name": arm.name, "cfg": arm.cfg.to_dict(), "points": arm.grid.points}
+
+
+def results_hash(arms: list[Arm]) -> str:
+  """config.json's "results_hash": of the arms' identities, in order."""
+  return store.digest([arm_identity(a) for a in arms])
+
+
 def arm_hash(arm: Arm, execution: Execution) -> str:
   size, width = arm_layout(arm, execution)
-  return store.digest({"name": arm.name, "cfg": arm.cfg.to_dict(), "points": arm.grid.points,
-                       "chunk_size": size, "vmap_width": width})
+  return store.digest({**arm_identity(arm), "chunk_size": size, "vmap_width": width})
 
 
 class Progress:
@@ -182,10 +192,13 @@ def segment_intervals(total: int, segment_epochs: int | None, log_every: int) ->
 
 
 def train_chunk(directory: str, arm: Arm, index: int, chunk: slice, size: int, digest: str,
-                trainer: ChunkTrainer, segment_epochs: int | None, progress: Progress) -> RunOutput:
+                trainer: ChunkTrainer, segment_epochs: int | None,
+                progress: Progress) -> tuple[RunOutput, float]:
   """Trains one chunk segment by segment, from its last saved segment if there is one; after
-  every segment the carry and the logs so far are saved and a progress line is logged.
-  Returns host arrays of the chunk's runs (params flat, store.flat_params)."""
+  every segment the carry, the logs so far and the seconds trained so far are saved and a
+  progress line is logged. Returns host arrays of the chunk's runs (params flat,
+  store.flat_params) and the seconds it trained, across resumes."""
+  clock = time.perf_counter()
   key_data, hyper = chunk_inputs(arm.grid, chunk, size)
   context = trainer.context(key_data, hyper)  # drawn again from the keys on a resume
   spec = jax.tree_util.tree_leaves(trainer.carry_spec)
@@ -193,9 +206,9 @@ def train_chunk(directory: str, arm: Arm, index: int, chunk: slice, size: int, d
   saved = store.load_segment(directory, arm.name, index, digest)
   if saved is None:
     carry, log0 = trainer.start(context, hyper)
-    log0, logs = to_host(log0), {}
+    log0, logs, before = to_host(log0), {}, 0.0
   else:
-    leaves, arrays = saved
+    leaves, arrays, before = saved
     carry = jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(trainer.carry_spec),
                                          [to_global(v, s.sharding) for v, s in zip(leaves, spec)])
     log0 = {name[5:]: v for name, v in arrays.items() if name.startswith("log0.")}
@@ -220,43 +233,50 @@ def train_chunk(directory: str, arm: Arm, index: int, chunk: slice, size: int, d
       store.save_segment(directory, arm.name, index, digest,
                          jax.tree_util.tree_leaves(to_host(carry)),
                          {**{f"log0.{n}": v for n, v in log0.items()},
-                          **{f"logs.{n}": v for n, v in logs.items()}})
+                          **{f"logs.{n}": v for n, v in logs.items()}},
+                         before + time.perf_counter() - clock)
     diverged = int(np.sum(~np.all(np.abs(logs["loss"][:runs]) <= DIVERGENCE_BOUND, axis=1)))
     logging.info("%s", progress.line(index, unlogged + done * k, steps, seconds, diverged))
     steps, start = 0, time.perf_counter()
   out = run_output(log0, logs, {}, {})
   final, params, M = trainer.finish(carry, context, hyper, to_global(out.curves["loss"]))
   out = out._replace(**to_host({"final": final, "M": M}), params=store.flat_params(to_host(params)))
-  return jax.tree_util.tree_map(lambda v: v[:runs], out)
+  return jax.tree_util.tree_map(lambda v: v[:runs], out), before + time.perf_counter() - clock
 
 
-def run_arm(directory: str, experiment: str, arm: Arm, execution: Execution) -> RunOutput:
+def run_arm(directory: str, experiment: str, arm: Arm,
+            execution: Execution) -> tuple[RunOutput, dict]:
   """Trains (or reloads) every chunk of the arm's distinct runs (sweep.distinct_runs),
-  segment by segment, logging progress; returns every run of the grid."""
+  segment by segment, logging progress; returns every run of the grid and the arm's wall
+  times in seconds: {'compile': this process's compile, 'train': its chunks' training,
+  summed over every process that trained a part of them}."""
   grid, index = distinct_runs(arm.cfg, arm.grid)
   arm = arm._replace(grid=grid)
   size, width = arm_layout(arm, execution)
   chunks = chunk_slices(len(arm.grid.points), size)
   digest = arm_hash(arm, execution)
   progress = Progress(f"{experiment}/{arm.name}", arm, chunks)
-  outputs, trainer = [], None
+  outputs, trainer, wall = [], None, {"compile": 0.0, "train": 0.0}
   for i, chunk in enumerate(chunks):
-    out = store.load_chunk(directory, arm.name, i, digest)
-    if out is None:
+    saved = store.load_chunk(directory, arm.name, i, digest)
+    if saved is None:
       if trainer is None:
         start = time.perf_counter()
         trainer = compile_segments(arm.cfg, size, width)
         trainer.advance(segment_intervals(trainer.intervals, execution.segment_epochs,
                                           log_schedule(arm.cfg).every))
-        logging.info("%s: compiled in %.1fs", progress.name, time.perf_counter() - start)
-      out = train_chunk(directory, arm, i, chunk, size, digest, trainer,
-                        execution.segment_epochs, progress)
+        wall["compile"] = time.perf_counter() - start
+        logging.info("%s: compiled in %.1fs", progress.name, wall["compile"])
+      out, seconds = train_chunk(directory, arm, i, chunk, size, digest, trainer,
+                                 execution.segment_epochs, progress)
       if jax.process_index() == 0:
-        store.save_chunk(directory, arm.name, i, digest, out)
+        store.save_chunk(directory, arm.name, i, digest, out, seconds)
     else:
+      out, seconds = saved
       logging.info("%s: chunk %d/%d reused from disk", progress.name, i + 1, len(chunks))
+    wall["train"] += seconds
     outputs.append(out)
-  return jax.tree_util.tree_map(lambda v: v[index], concat_outputs(outputs))
+  return jax.tree_util.tree_map(lambda v: v[index], concat_outputs(outputs)), wall
 
 
 def _union(outputs: list[RunOutput], field: str, prefix: str) -> dict:
@@ -336,15 +356,17 @@ def run_experiment(experiment: str, arms: list[Arm], out_dir: str, config: dict,
   same = sorted({group for arm in arms for group in same_runs(arm.cfg, arm.grid)})
   if same:
     config = {**config, "settings": {**config.get("settings", {}), "same_runs": same}}
-  outputs = [run_arm(directory, experiment, arm, execution) for arm in arms]
+  outputs, walls = zip(*[run_arm(directory, experiment, arm, execution) for arm in arms])
   rows = [row for arm, out in zip(arms, outputs) for row in summary_rows(experiment, arm, out)]
   if jax.process_index() != 0:
     return rows
   layout = {arm.name: dict(zip(("runs_per_call", "vmap_width"), arm_layout(arm, execution)))
             for arm in arms}
   save_results(directory, experiment, {**config, "hash": experiment_hash,
+                                       "results_hash": results_hash(arms),
                                        "execution": execution._asdict(),
                                        "layout": layout,
+                                       "wall_s": {a.name: w for a, w in zip(arms, walls)},
                                        "arms": {arm.name: arm.cfg.to_dict() for arm in arms}},
                rows, curve_arrays(rows, outputs, list(epochs.pop())), plot,
                weights=weight_arrays(arms, outputs))

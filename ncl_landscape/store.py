@@ -2,6 +2,8 @@
 metrics, parameters, dictionary), <arm>/segment-<i>.npz for an unfinished one (the carry
 after its last finished segment of epochs, and the logs so far), and a manifest.
 
+Both also hold the seconds the chunk has trained so far, across resumes ('seconds').
+
 The manifest maps each arm to the hash of what determines its results (its config,
 grid, chunk size and vmap width) and each file to its SHA-256. A file is used only if
 its arm's hash matches and its digest is the one recorded, so a changed config, a
@@ -13,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import os
 
 import jax
@@ -109,35 +112,44 @@ def _save(directory: str, arm: str, name: str, path: str, arm_hash: str, arrays:
     os.remove(path_of(directory, f"{arm}/{drop}"))
 
 
-def load_chunk(directory: str, arm: str, index: int, arm_hash: str) -> RunOutput | None:
-  """The saved chunk if it belongs to arm_hash and its file is intact, else None. Its params
-  are flat (flat_params)."""
+def _seconds(arrays: dict) -> float:
+  return float(arrays["seconds"]) if "seconds" in arrays else math.nan
+
+
+def load_chunk(directory: str, arm: str, index: int,
+               arm_hash: str) -> tuple[RunOutput, float] | None:
+  """(the saved chunk, its training seconds) if it belongs to arm_hash and its file is intact,
+  else None. Its params are flat (flat_params)."""
   arrays = _load(directory, str(index), f"{arm}/{index}", arm_hash)
   if arrays is None:
     return None
   return RunOutput(curves=_group(arrays, "curves."), final=_group(arrays, "final."),
-                   params=_group(arrays, "params."), M=arrays["M"])
+                   params=_group(arrays, "params."), M=arrays["M"]), _seconds(arrays)
 
 
-def save_chunk(directory: str, arm: str, index: int, arm_hash: str, out: RunOutput) -> None:
+def save_chunk(directory: str, arm: str, index: int, arm_hash: str, out: RunOutput,
+               seconds: float) -> None:
   """Writes the finished chunk and removes its segment file, if any."""
-  _save(directory, arm, str(index), f"{arm}/{index}", arm_hash, _arrays(out),
-        drop=f"segment-{index}")
+  _save(directory, arm, str(index), f"{arm}/{index}", arm_hash,
+        {**_arrays(out), "seconds": np.float64(seconds)}, drop=f"segment-{index}")
 
 
 def save_segment(directory: str, arm: str, index: int, arm_hash: str, carry_leaves: list,
-                 logs: dict) -> None:
+                 logs: dict, seconds: float) -> None:
   """The state of an unfinished chunk after a segment: its carry's leaves (host arrays, in
-  tree order) and the logs so far (name -> host array), replacing the previous segment."""
+  tree order), the logs so far (name -> host array) and its training seconds so far,
+  replacing the previous segment."""
   arrays = {f"carry.{i:04d}": v for i, v in enumerate(carry_leaves)}
   arrays.update({f"logs.{k}": v for k, v in logs.items()})
+  arrays["seconds"] = np.float64(seconds)
   _save(directory, arm, f"segment-{index}", f"{arm}/segment-{index}", arm_hash, arrays)
 
 
 def load_segment(directory: str, arm: str, index: int, arm_hash: str):
-  """(carry leaves, logs) of the chunk's last saved segment, or None."""
+  """(carry leaves, logs, training seconds so far) of the chunk's last saved segment, or
+  None."""
   arrays = _load(directory, f"segment-{index}", f"{arm}/segment-{index}", arm_hash)
   if arrays is None:
     return None
   carry = _group(arrays, "carry.")
-  return [carry[k] for k in sorted(carry)], _group(arrays, "logs.")
+  return [carry[k] for k in sorted(carry)], _group(arrays, "logs."), _seconds(arrays)
