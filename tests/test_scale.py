@@ -5,6 +5,7 @@ import subprocess
 import sys
 import time
 
+import conftest
 import numpy as np
 import pytest
 
@@ -165,6 +166,39 @@ def test_segments_of_any_length_give_the_one_call_result(tmp_path, vmap_width):
     weights = load_run(str(tmp_path / str(segment) / "seg"), 3)
     np.testing.assert_array_equal(weights["online/W"], whole.params["online"].W[3])
     np.testing.assert_array_equal(weights["M"], whole.M[3])
+
+
+ONE_INTERVAL_SEGMENTS = """
+import numpy as np
+from test_scale import SMALL
+from ncl_landscape.hyper import Hyper
+from ncl_landscape.sweep import chunk_inputs, compile_segments, make_grid, run_grid, to_host
+cfg = SMALL.replace(train=dict(epochs=6, log_every=1))
+grid = make_grid(0, 2, Hyper(lr=0.05), sparsity=(0.2, 0.6))
+trainer = compile_segments(cfg, 2, vmap_width=1)
+key_data, hyper = chunk_inputs(grid, slice(0, 2), 2)
+context = trainer.context(key_data, hyper)
+carry, _ = trainer.start(context, hyper)
+logs = []
+for _ in range(6):
+  carry, log = trainer.advance(1)(carry, context, hyper)
+  logs.append(to_host(log)["maxcos_min"])
+whole = run_grid(cfg, grid, max_runs_per_call=2, vmap_width=1).curves["maxcos_min"][:2, 1:]
+np.testing.assert_array_equal(np.concatenate(logs, 1), whole)
+"""
+
+
+def test_one_interval_segments_equal_the_whole_run_at_full_optimisation():
+  """XLA inlines a loop it knows runs once, and fused that one's max-cosine log otherwise: an
+  ulp apart at optimisation level 2 on an Intel Xeon, and under the suite's own flags on other
+  CPUs. advance hides its trip count, so every segment runs one loop body."""
+  flags = " ".join([f for f in os.environ.get("XLA_FLAGS", "").split()
+                    if f not in (conftest.LEVEL_0, *conftest.COMPILE_SPEED)]
+                   + ["--xla_backend_optimization_level=2"])
+  proc = subprocess.run([sys.executable, "-c", ONE_INTERVAL_SEGMENTS], cwd=os.path.join(ROOT, "tests"),
+                        env={**os.environ, "XLA_FLAGS": flags, "PYTHONPATH": ROOT},
+                        capture_output=True, text=True, timeout=600)
+  assert proc.returncode == 0, proc.stderr[-2000:]
 
 
 def test_an_interrupted_chunk_resumes_from_its_last_segment(tmp_path, monkeypatch):
