@@ -73,7 +73,8 @@ PROFILE_FLAGS = {
     "seeds": _int_at_least(1, "Number of seeds."),
     "epochs": _int_at_least(1, "Training epochs."),
     "log_every": _int_at_least(1, "Epochs between logged curve points."),
-    "lr": Flag("float", "SGD learning rate.", "a number > 0", lambda v: v > 0),
+    "lr": Flag("list", "Comma-separated SGD learning rates (a traced axis of the grid: one "
+               "compile serves them all).", "numbers > 0", _hyper_list("lr")),
     "sparsities": Flag("list", "Comma-separated sparsities.", "numbers in (0, 1]",
                        _hyper_list("sparsity")),
     "mask_probs": Flag("list", "Comma-separated mask probabilities.", "numbers in [0, 1)",
@@ -242,7 +243,7 @@ class Binary:
         s.setdefault(name, fv[name].value)
         continue
       value = fv[name].value
-      if name in ("sparsities", "mask_probs", "warm_start_c"):
+      if name in ("sparsities", "mask_probs", "warm_start_c", "lr"):
         value = _floats(value)
       elif name == "widths":
         value = tuple(int(w) for w in value)

@@ -35,8 +35,8 @@ def make_arms(s: dict) -> list[Arm]:
   cl = base.replace(data=dict(one_hot_sign="positive" if code_signs else "per_sample"),
                     model=dict(batch_norm=s["batch_norm"] == "code"),
                     train=dict(method="cl", mask=common.cl_mask(s), drop_last=True))
-  grid = lambda mask_probs: make_grid(s["base_seed"], s["seeds"], Hyper(lr=s["lr"]),
-                                      mask_prob=mask_probs)
+  grid = lambda mask_probs: make_grid(s["base_seed"], s["seeds"], Hyper(),
+                                      mask_prob=mask_probs, lr=s["lr"])
   return [Arm("ncl", ncl, grid(s["mask_probs"])), Arm("cl", cl, grid(common.cl_mask_probs(s)))]
 
 

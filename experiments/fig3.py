@@ -15,7 +15,7 @@ from ncl_landscape.experiment import Arm
 
 PROFILES = common.profiles(
     "ncl", dict(sparsities=(0.1, 0.2, 0.3), latent="fixed_count", mask_probs=(0.5,)),
-    smoke=dict(sparsities=(0.1,)))
+    smoke=dict(sparsities=(0.1,)), paper=dict(lr=common.UNSCRIPTED_LRS))
 USES = ("latent",)
 
 

@@ -8,7 +8,7 @@ from experiments.warm_start import FigureArm, WarmStartFigure, main_for, profile
 
 FIGURE = WarmStartFigure("fig4", "Figure 4: NCL from a warm start",
                          (FigureArm("ncl_warm", "NCL, warm start", {}),), warm=True)
-PROFILES = profiles(c=1.0, seeds_paper=5, heads=False)
+PROFILES = profiles(c=1.0, seeds_paper=5, heads=False, scripted=False)
 main = main_for(FIGURE, PROFILES)
 
 if __name__ == "__main__":

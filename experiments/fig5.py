@@ -15,7 +15,7 @@ PREDICTOR = {"model": {"predictor": "linear_bias", "batch_norm": True, "normaliz
 FIGURE = WarmStartFigure("fig5", "Figure 5: NCL, warm start + linear predictor",
                          (FigureArm("ncl_warm_pred", "NCL, warm start + predictor", PREDICTOR),),
                          warm=True)
-PROFILES = profiles(c=1.0, seeds_paper=3, heads=True)
+PROFILES = profiles(c=1.0, seeds_paper=3, heads=True, scripted=False)
 main = main_for(FIGURE, PROFILES)
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from ncl_landscape.experiment import Arm
 PROFILES = common.profiles(
     "contrastive", dict(sparsities=(0.1, 0.2, 0.3), latent="fixed_count", cl_masks="dependent",
                         head_init="torch_uniform", mask_probs=(0.5,)),
-    smoke=dict(sparsities=(0.1,)))
+    smoke=dict(sparsities=(0.1,)), paper=dict(lr=common.UNSCRIPTED_LRS))
 USES = ("latent", "cl_masks", "head_init")
 METHODS = [("simplified_simclr", "Simplified-SimCLR"),
            ("simplified_simsiam", "Simplified-SimSiam (encoder, projector, predictor)"),

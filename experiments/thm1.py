@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from experiments import common
+from experiments.cli import FlagError, exit_with
 from ncl_landscape import theory
 from ncl_landscape.experiment import save_results
 from ncl_landscape.store import digest
@@ -23,21 +24,25 @@ from ncl_landscape.plotting import figure_title, plt, save_figure
 from ncl_landscape.metrics import max_cosine
 
 PROFILES = {
-    "smoke": dict(d=5, samples=200, seeds=2, epochs=100, log_every=10, lr=0.5),
-    "quick": dict(d=10, samples=5000, seeds=10, epochs=3000, log_every=50, lr=0.5),
-    "paper": dict(d=10, samples=20000, seeds=50, epochs=5000, log_every=50, lr=0.5),
+    "smoke": dict(d=5, samples=200, seeds=2, epochs=100, log_every=10, lr=(0.5,)),
+    "quick": dict(d=10, samples=5000, seeds=10, epochs=3000, log_every=50, lr=(0.5,)),
+    "paper": dict(d=10, samples=20000, seeds=50, epochs=5000, log_every=50, lr=(0.5,)),
 }
 ALPHA, TAU = 0.5, 1.0
 
 
 def descend(objective, W0, s):
   """Projected descent paths, logged: objective and max-cosine per logged step."""
-  path = theory.projected_gradient_descent(objective, W0, s["lr"], s["epochs"])[::s["log_every"]]
+  path = theory.projected_gradient_descent(objective, W0, s["lr"][0], s["epochs"])
+  path = path[::s["log_every"]]
   mc = jax.vmap(lambda W: max_cosine(W, jnp.eye(W.shape[1])))(path)
   return jax.vmap(objective)(path), mc
 
 
 def run(s: dict) -> None:
+  if len(s["lr"]) != 1:
+    exit_with(FlagError(f"--lr must be one number > 0 here (one descent step size); got "
+                        f"{','.join(f'{v:g}' for v in s['lr'])}"))
   d = s["d"]
   key = jax.random.key(s["base_seed"])
   u_key, ncl_key, cl_key, mc_key = jax.random.split(key, 4)
@@ -59,7 +64,7 @@ def run(s: dict) -> None:
       rows.append({"experiment": "thm1", "method": method, "seed": r, "epochs": s["epochs"],
                    "maxcos_max": float(mc.max[r, -1]), "maxcos_median": float(mc.median[r, -1]),
                    "maxcos_min": float(mc.min[r, -1]), "final_loss": float(values[r, -1]),
-                   "status": "ok" if ok else "diverged", "lr": s["lr"]})
+                   "status": "ok" if ok else "diverged", "lr": s["lr"][0]})
     curves["loss"].append(np.asarray(values))
     for k in ("min", "median", "max"):
       curves[f"maxcos_{k}"].append(np.asarray(getattr(mc, k)))

@@ -31,16 +31,18 @@ class WarmStartFigure(NamedTuple):
   warm: bool  # sweeps --warm_start_c
 
 
-def profiles(c: float | None, seeds_paper: int, heads: bool) -> dict:
+def profiles(c: float | None, seeds_paper: int, heads: bool, scripted: bool) -> dict:
   """smoke / quick / paper settings; c is the default warm-start exponent (None: no warm
   start, or, for a figure whose arms carry their own c, the arms'); heads: the
-  figure's model has a predictor (so --head_init applies)."""
+  figure's model has a predictor (so --head_init applies); scripted: a published script
+  ran the figure (lr 0.005), else the paper profile trains common.UNSCRIPTED_LRS."""
   grid = dict(sparsities=(0.1, 0.2, 0.3), latent="fixed_count", batch_norm="code",
               warm_start_c=None if c is None else (c,))
   if heads:
     grid["head_init"] = "torch_uniform"
   return common.profiles("ncl", dict(grid, mask_probs=(0.5,)), smoke=dict(sparsities=(0.1,)),
-                         paper=dict(seeds=seeds_paper))
+                         paper=dict(seeds=seeds_paper, **({} if scripted else
+                                                          {"lr": common.UNSCRIPTED_LRS})))
 
 
 def arm_c(v: FigureArm, s: dict) -> tuple[float, ...]:

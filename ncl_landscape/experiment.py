@@ -298,7 +298,7 @@ def curve_arrays(rows: list[dict], outputs: list[RunOutput], epochs: list[int]) 
   arrays["epochs"] = np.asarray(epochs)
   for field in ("method", "status"):
     arrays[field] = np.array([r[field] for r in rows])
-  for field in ("seed", "sparsity", "mask_prob", "warm_start_c"):
+  for field in ("seed", "sparsity", "mask_prob", "warm_start_c", "lr"):
     arrays[field] = np.array([r.get(field, np.nan) for r in rows], float)
   return arrays
 
