@@ -10,7 +10,7 @@ from experiments.warm_start import FigureArm, WarmStartFigure, main_for, profile
 
 FIGURE = WarmStartFigure("fig6", "Figure 6: NCL + linear predictor, random start",
                          (FigureArm("ncl_pred", "NCL + predictor", PREDICTOR),), warm=False)
-PROFILES = profiles(c=None, seeds_paper=3, heads=True)
+PROFILES = profiles(c=None, seeds_paper=3, heads=True, scripted=True)
 main = main_for(FIGURE, PROFILES)
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ FIGURE = WarmStartFigure(
      FigureArm("ncl_warm_colnorm", "as written: column-normalised W, no predictor",
              dict(_NORMALISED, train={"weight_norm": "column"}), "as_written", (2.0,))),
     warm=True)
-_PROFILES = profiles(c=None, seeds_paper=3, heads=True)
+_PROFILES = profiles(c=None, seeds_paper=3, heads=True, scripted=True)
 # quick: two sparsities, so that the 6 arms (4 of them x 4 c) fit a few CPU minutes
 PROFILES = {**_PROFILES, "quick": dict(_PROFILES["quick"], sparsities=(0.1, 0.3))}
 main = main_for(FIGURE, PROFILES)

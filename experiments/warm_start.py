@@ -81,12 +81,13 @@ def plot_arms(fig: WarmStartFigure, curves: dict, path: str) -> None:
     sel = plotting.select_runs(curves, {"method": v.name})
     if not sel.any():
       continue
-    if len(set(curves["warm_start_c"][sel])) > 1:
+    c = curves["warm_start_c"][sel]
+    cs = np.unique(c[~np.isnan(c)])  # a random start's c is NaN, and NaNs are all distinct
+    if len(cs) > 1:
       rows += [(f"{v.title}, Psparse = {sp:g}", {"method": v.name, "sparsity": sp},
                 "warm_start_c") for sp in sorted(set(curves["sparsity"][sel]))]
     else:
-      cs = set(curves["warm_start_c"][sel][~np.isnan(curves["warm_start_c"][sel])])
-      label = v.title + (f", c = {cs.pop():g}" if len(cs) == 1 else "")
+      label = v.title + (f", c = {cs[0]:g}" if len(cs) == 1 else "")
       rows.append((label, {"method": v.name}, "sparsity"))
   plotting.plot_rows(curves, path, rows, title=f"{fig.title} (mask prob {mask_prob:g})")
 

@@ -22,7 +22,7 @@ import numpy as np
 SUMMARY_COLUMNS = (
     "experiment", "method", "seed", "sparsity", "mask_prob", "warm_start_c", "epochs",
     "maxcos_max", "maxcos_median", "maxcos_min", "final_loss", "status",
-    "lr", "temperature", "support_match", "false_support", "sparsity_gap",
+    "lr", "temperature", "atoms_missed", "support_match", "false_support", "sparsity_gap",
 )
 PACKAGES = ("jax", "jaxlib", "optax", "flax", "chex", "numpy", "absl-py", "matplotlib")
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

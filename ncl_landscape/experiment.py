@@ -22,7 +22,8 @@ from ncl_landscape.metrics import DIVERGENCE_BOUND
 from ncl_landscape.sweep import (ChunkTrainer, Grid, call_layout, chunk_inputs, chunk_slices,
                                  compile_segments, concat_outputs, distinct_runs, same_runs,
                                  to_global, to_host)
-from ncl_landscape.train import RunOutput, log_epochs, log_schedule, run_output
+from ncl_landscape.train import (RunOutput, initial_atoms_missed, log_epochs, log_schedule,
+                                 run_output)
 
 
 class Arm(NamedTuple):
@@ -52,16 +53,30 @@ def unused_scalars(cfg: RunConfig) -> set[str]:
   return unused
 
 
+def atoms_missed(arm: Arm) -> np.ndarray | None:
+  """Per run of a warm-started arm: the atoms its initial W^o missed (train.initial_atoms_missed;
+  NaN for a random start of a swept init); None for a random-start arm."""
+  if arm.cfg.model.init == "random":
+    return None
+  count = jax.jit(jax.vmap(lambda k, h: initial_atoms_missed(arm.cfg, k, h)))
+  missed = np.asarray(count(arm.grid.keys, arm.grid.hyper), float)
+  return np.where(np.asarray(arm.grid.hyper.warm_start_c) > 0, missed, np.nan)
+
+
 def summary_rows(experiment: str, arm: Arm, out: RunOutput) -> list[dict]:
   """One row per run of the arm; status 'diverged' for a loss or a weight that left the sane
-  range (non-finite, or beyond metrics.DIVERGENCE_BOUND in absolute value)."""
+  range (non-finite, or beyond metrics.DIVERGENCE_BOUND in absolute value); a warm start's
+  atoms_missed (atoms_missed)."""
   rows, unused = [], unused_scalars(arm.cfg)
+  missed = atoms_missed(arm)
   for r, point in enumerate(arm.grid.points):
     sane = bool(out.final["within_bound"][r])
     row = {"experiment": experiment, "method": arm.name, "epochs": arm.cfg.train.epochs,
            "status": "ok" if sane else "diverged", "final_loss": float(out.curves["loss"][r, -1])}
     row.update({k: v for k, v in point.items() if k not in unused})
     row.update({k: float(v[r]) for k, v in out.final.items() if k != "within_bound"})
+    if missed is not None and np.isfinite(missed[r]):
+      row["atoms_missed"] = int(missed[r])
     rows.append(row)
   return rows
 
@@ -298,7 +313,7 @@ def curve_arrays(rows: list[dict], outputs: list[RunOutput], epochs: list[int]) 
   arrays["epochs"] = np.asarray(epochs)
   for field in ("method", "status"):
     arrays[field] = np.array([r[field] for r in rows])
-  for field in ("seed", "sparsity", "mask_prob", "warm_start_c", "lr"):
+  for field in ("seed", "sparsity", "mask_prob", "warm_start_c", "lr", "atoms_missed"):
     arrays[field] = np.array([r.get(field, np.nan) for r in rows], float)
   return arrays
 

@@ -27,6 +27,15 @@ def max_cosine(W: jax.Array, M: jax.Array) -> MaxCosine:
   return MaxCosine(jnp.max(per_atom), jnp.median(per_atom), jnp.min(per_atom))
 
 
+def atoms_missed(W: jax.Array, M: jax.Array) -> jax.Array:
+  """How many atoms (columns of M [p, d]) are the closest atom (largest |cos|) of no row of
+  W [m, p]. Of a warm start's W (rows = atoms drawn with replacement + noise) it counts the
+  atoms the draw missed, as long as the noise leaves each row closest to its own atom."""
+  d = M.shape[1]
+  nearest = jnp.argmax(cosine_matrix(W, M), axis=1)  # [m]
+  return d - jnp.sum(jnp.any(nearest[:, None] == jnp.arange(d), axis=0))
+
+
 class Support(NamedTuple):
   match: jax.Array  # fraction of samples whose recovered support equals supp(z)
   false_support: jax.Array  # mean fraction of atoms reported active while z_j = 0

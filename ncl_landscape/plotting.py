@@ -1,7 +1,8 @@
 """Figures in the paper's style, drawn only from saved results (curves.npz).
 
 Every plot_* draws on a given matplotlib Axes so figures compose. Lines are the mean
-over seeds with a +-1 std band; diverged runs are left out and counted in the legend.
+over seeds with a +-1 std band (the figure's title says so); diverged runs are left out and
+counted in the legend; a warm start that missed an atom is drawn on its own, dotted.
 """
 from __future__ import annotations
 
@@ -22,13 +23,16 @@ def _label(group_by: str, value) -> str:
   return f"{names.get(group_by, group_by)} = {value:g}"
 
 
-def plot_curves(ax, epochs, values, groups, ok, group_by: str, ylabel: str) -> None:
-  """values: [R, L] per run; groups: [R] the grouping value; ok: [R] bool (not diverged).
+def plot_curves(ax, epochs, values, groups, ok, group_by: str, ylabel: str,
+                marked=None) -> None:
+  """values: [R, L] per run; groups: [R] the grouping value; ok: [R] bool (not diverged);
+  marked: [R] bool, runs also drawn on their own (dotted; a warm start that missed an atom).
 
   Mean over the ok runs with a +-1 std band (a light fill with its edges drawn, so that
   overlapping bands stay readable). A group whose runs equal an earlier group's (e.g. two
   sparsities that draw the same data) is drawn dashed and says so in the legend.
   """
+  marked = np.zeros(len(groups), bool) if marked is None else marked
   drawn = []  # (label, values) of the groups drawn so far
   for i, g in enumerate(np.unique(groups)):
     sel = groups == g
@@ -36,6 +40,8 @@ def plot_curves(ax, epochs, values, groups, ok, group_by: str, ylabel: str) -> N
     label = _label(group_by, g)
     if (~ok[sel]).any():
       label += f" ({(~ok[sel]).sum()} diverged)"
+    if (marked[sel] & ok[sel]).any():
+      label += f" ({(marked[sel] & ok[sel]).sum()} missed an atom, dotted)"
     same = next((name for name, v in drawn if v.shape == good.shape and np.array_equal(v, good)),
                 None)
     drawn.append((_label(group_by, g), good))
@@ -50,6 +56,8 @@ def plot_curves(ax, epochs, values, groups, ok, group_by: str, ylabel: str) -> N
     ax.fill_between(epochs, mean - std, mean + std, color=f"C{i}", alpha=0.12, linewidth=0)
     for edge in (mean - std, mean + std):
       ax.plot(epochs, edge, color=f"C{i}", lw=0.5, alpha=0.6, ls=style)
+    for run in values[sel & ok & marked]:
+      ax.plot(epochs, run, color=f"C{i}", lw=1, ls=":")
   ax.set_xlabel("epoch")
   ax.set_ylabel(ylabel)
 
@@ -86,12 +94,13 @@ def plot_rows(curves: dict, path: str, rows: list[tuple[str, dict, str]], title:
     for col, (key, ylabel) in enumerate(PANELS):
       ax = axes[row, col]
       plot_curves(ax, curves["epochs"], curves[key][sel], curves[group_by][sel],
-                  curves["status"][sel] == "ok", group_by, ylabel)
+                  curves["status"][sel] == "ok", group_by, ylabel,
+                  curves["atoms_missed"][sel] > 0 if "atoms_missed" in curves else None)
       if key != "loss":
         ax.set_ylim(0, 1.02)
     axes[row, 0].set_title(name, loc="left", fontsize=10, fontweight="bold")
     axes[row, 0].legend(fontsize=8)
-  figure_title(fig, title, curves)
+  figure_title(fig, f"{title}; lines: mean over the ok seeds, bands: +-1 std", curves)
   save_figure(fig, path)
 
 

@@ -296,6 +296,15 @@ def make_trainer(cfg: RunConfig, method: Method | None = None) -> Trainer:
   return Trainer(functools.partial(run_context, cfg), start, advance, finish, n_logs)
 
 
+def initial_atoms_missed(cfg: RunConfig, key: jax.Array, hyper: Hyper) -> jax.Array:
+  """metrics.atoms_missed of the run's readout map at initialisation (its own context and
+  init, drawn again from its key)."""
+  method = make_method(cfg)
+  ctx = run_context(cfg, key, hyper)
+  params = make_run_fns(cfg, method).init(ctx, hyper).params
+  return metrics.atoms_missed(method.encoder.readout(params[method.readout]), ctx.data.M)
+
+
 def run_output(log0: dict, logs: dict, final: dict, params: dict) -> RunOutput:
   """RunOutput from the epoch-0 point, the stacked points [..., L] and the final pieces; works
   on single runs and on grids (logs then [R, L], log0 [R])."""

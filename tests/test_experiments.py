@@ -1,5 +1,6 @@
 """End to end: every binary on the smoke profile writes the result files; bad flags fail fast."""
 import csv
+import functools
 import importlib
 import json
 import os
@@ -12,8 +13,8 @@ import time
 import numpy as np
 import pytest
 
-from experiments import cli, common
-from ncl_landscape import disk, rescue, store
+from experiments import cli, common, warm_start
+from ncl_landscape import disk, plotting, rescue, store
 from ncl_landscape.experiment import load_run
 from ncl_landscape.metrics import max_cosine
 
@@ -260,3 +261,22 @@ def test_bench_writes_both_rates(tmp_path):
   assert group["shared"]["run_steps_per_s"] > 0 and group["own"]["run_steps_per_s"] > 0
   assert np.isclose(group["shared_over_own"], group["shared"]["run_steps_per_s"] /
                     group["own"]["run_steps_per_s"])
+
+
+FIGURES = ("fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "table1")
+
+
+@pytest.mark.parametrize("exp", FIGURES)
+def test_every_panel_of_a_figure_holds_a_line(smoke_results, exp, monkeypatch):
+  """Drawn again from the saved curves: every panel has a line with finite points (Figure 6's
+  random start once selected no run, and drew twelve empty panels)."""
+  module = importlib.import_module(f"experiments.{exp}")
+  plot = (functools.partial(warm_start.plot_arms, module.FIGURE) if hasattr(module, "FIGURE")
+          else module.plot)
+  drawn = []
+  monkeypatch.setattr(plotting, "save_figure", lambda fig, path: drawn.append(fig))
+  plot(disk.load_curves(str(smoke_results / exp / "curves.npz")), "unused.png")
+  (fig,) = drawn
+  for ax in fig.axes:
+    assert any(np.isfinite(line.get_ydata()).any() for line in ax.get_lines()), \
+        f"{exp}: an empty panel ({ax.get_title()})"

@@ -1,9 +1,11 @@
 """Max-cosine (Eq. 12), support recovery and divergence detection."""
+import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ncl_landscape.metrics import (collapse, effective_rank, greedy_pairing, max_cosine,
-                                   support_recovery, within_bound)
+from ncl_landscape.metrics import (atoms_missed, collapse, effective_rank, greedy_pairing,
+                                   max_cosine, support_recovery, within_bound)
+from ncl_landscape.networks import warm_start_weight
 
 
 def test_max_cosine_matches_numpy():
@@ -79,3 +81,16 @@ def test_collapse_flags():
   low_rank = rng.normal(size=(500, 2)) @ rng.normal(size=(2, 20))
   flat = collapse(jnp.asarray(low_rank, jnp.float32), d=10)
   assert flat.dimensional and not flat.complete
+
+
+def test_atoms_missed_counts_the_atoms_a_warm_start_drew_no_row_from():
+  """Against the draw itself (warm_start_weight's atom indices, from its own keys), over enough
+  warm starts (m = 50 rows from d = 10 atoms, c = 1) that some miss an atom."""
+  M = jnp.linalg.qr(jax.random.normal(jax.random.key(0), (50, 10)))[0]
+  keys = jax.random.split(jax.random.key(1), 400)
+  W = jax.vmap(lambda k: warm_start_weight(k, M, 50, 1.0))(keys)
+  drawn = jax.vmap(lambda k: jax.random.randint(jax.random.split(k)[0], (50,), 0, 10))(keys)
+  exact = np.array([10 - len(np.unique(a)) for a in np.asarray(drawn)])
+  counted = np.asarray(jax.vmap(lambda w: atoms_missed(w, M))(W))
+  assert (exact > 0).sum() >= 5  # about 5% of draws miss an atom
+  np.testing.assert_array_equal(counted, exact)
