@@ -114,16 +114,29 @@ def weight_arrays(arms: list[Arm], outputs: list[RunOutput]) -> dict[str, np.nda
 
 
 def load_run(directory: str, row: int) -> dict[str, np.ndarray]:
-  """The trained parameters and the dictionary of summary.csv's row `row` of an experiment:
-  {'online/W': [m, p], ..., 'M': [p, d]} (the groups and fields of its method)."""
+  """The trained parameters and the dictionary of summary.csv's row `row` of an experiment,
+  and the map its metrics read: {'online/W': [m, p], ..., 'M': [p, d], 'readout': [m, p]}
+  (the groups and fields of its method; readout_map)."""
   with np.load(os.path.join(directory, WEIGHTS), allow_pickle=False) as f:
     arrays = dict(f)
   for name, rows in arrays.items():
     if name.endswith("/row") and row in rows:
       arm, i = name[:-len("/row")], int(np.flatnonzero(rows == row)[0])
-      return {k[len(arm) + 1:]: v[i] for k, v in arrays.items()
-              if k.startswith(arm + "/") and k != name}
+      run = {k[len(arm) + 1:]: v[i] for k, v in arrays.items()
+             if k.startswith(arm + "/") and k != name}
+      return {**run, "readout": readout_map(run)}
   raise IndexError(f"no run in row {row} of {directory}/summary.csv")
+
+
+def readout_map(run: dict[str, np.ndarray]) -> np.ndarray:
+  """The [m, p] map max-cosine and support recovery read (the encoders' readout), from a
+  run's flat parameters: the online W; W W1 for the text's two-layer product; the first layer
+  of the code's two-layer encoder (hidden/W) and of the MLP (W0)."""
+  if "online/hidden/W" in run:
+    return run["online/hidden/W"]
+  if "online/W1" in run:
+    return run["online/W"] @ run["online/W1"]
+  return run["online/W0"] if "online/W0" in run else run["online/W"]
 
 
 class ExistingResult(ValueError):

@@ -1,24 +1,55 @@
-"""The README's library example runs as printed, and the shapes its comments state hold."""
+"""The README's Python snippets run as printed, and what their comments state holds."""
 import os
 import re
+import subprocess
+import sys
 
 import numpy as np
+
+from ncl_landscape import disk, methods
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _library_example() -> str:
-  readme = open(os.path.join(ROOT, "README.md")).read()
-  section = readme[readme.index("## Using the library"):]
-  return section[section.index("```python") + len("```python"):section.index("```\n", 10)]
+def _python_blocks() -> list[str]:
+  return re.findall(r"```python\n(.*?)```", open(os.path.join(ROOT, "README.md")).read(), re.S)
 
 
-def test_library_example_runs_and_its_shape_comments_hold():
-  code = _library_example()
-  claimed = re.findall(r"^(out\.\S+)\s+# \[([\d, ]+)\]", code, flags=re.M)
+def _last_expression(code: str, namespace: dict):
+  """Runs the block; returns the value of its last line (an expression)."""
+  lines = code.strip().splitlines()
+  exec("\n".join(lines[:-1]), namespace)  # noqa: S102 - the README's own example
+  return eval(lines[-1].split("#")[0], namespace)  # noqa: S307
+
+
+def test_every_python_snippet_of_the_readme_runs_as_printed(tmp_path, monkeypatch):
+  adding, weights, library = _python_blocks()
+  # Adding a loss: the criterion registers, and computes 1 - the mean cosine.
+  try:
+    namespace = {}
+    exec(adding, namespace)  # noqa: S102
+    assert "cosine_invariance" in methods.METHODS
+    z1, z2 = (np.random.default_rng(i).normal(size=(6, 4)).astype(np.float32) for i in (0, 1))
+    loss, terms = namespace["cosine_invariance"](z1, z2, np.ones(6, np.float32), None)
+    cos = (z1 * z2).sum(1) / np.linalg.norm(z1, axis=1) / np.linalg.norm(z2, axis=1)
+    np.testing.assert_allclose(float(loss), 1 - cos.mean(), rtol=1e-5)
+    assert terms == {}
+  finally:
+    methods.METHODS.pop("cosine_invariance", None)
+  # Trained weights: reads results/fig2 (a smoke Figure 2 there) and gives row 0's maxcos_min.
+  proc = subprocess.run([sys.executable, "-m", "experiments.fig2", "--profile=smoke",
+                         f"--out_dir={tmp_path / 'results'}"], cwd=ROOT, capture_output=True,
+                        text=True, timeout=600)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  monkeypatch.chdir(tmp_path)
+  value = _last_expression(weights, {})
+  row0 = disk.load_summary(str(tmp_path / "results" / "fig2" / "summary.csv"))[0]
+  np.testing.assert_allclose(float(value), float(row0["maxcos_min"]), rtol=1e-5)
+  # Using the library: the shapes its comments state.
+  claimed = re.findall(r"^(out\.\S+)\s+# \[([\d, ]+)\]", library, flags=re.M)
   assert len(claimed) == 2
   namespace = {}
-  exec(code, namespace)  # noqa: S102 - the README's own example
+  exec(library, namespace)  # noqa: S102
   for expression, shape in claimed:
     value = eval(expression, namespace)  # noqa: S307
     assert np.shape(value) == tuple(int(v) for v in shape.split(",")), expression
