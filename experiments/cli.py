@@ -16,8 +16,10 @@ profiles' values are the defaults; a flag given overrides them.
 """
 from __future__ import annotations
 
+import os
 import re
 import sys
+import tempfile
 from typing import Callable, NamedTuple
 
 from absl import app, flags
@@ -269,6 +271,7 @@ class Binary:
     del argv
     try:
       settings = self.resolve()
+      check_out_dir(settings["out_dir"])
     except FlagError as e:
       exit_with(e)
     self.body(settings)
@@ -295,6 +298,17 @@ def run_plain(main: Callable) -> None:
     except flags.Error as e:
       exit_with(FlagError(str(e).splitlines()[0]))
   app.run(main, flags_parser=parse)
+
+
+def check_out_dir(out_dir: str) -> None:
+  """Raises FlagError unless out_dir is (or can be made) a writable directory."""
+  try:
+    os.makedirs(out_dir, exist_ok=True)
+    with tempfile.TemporaryFile(dir=out_dir):
+      pass
+  except OSError as e:
+    raise FlagError(f"--out_dir must be a writable directory; {out_dir!r}: "
+                    f"{e.strerror or e}") from None
 
 
 def _holds(check: Callable, value) -> bool:

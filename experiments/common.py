@@ -125,9 +125,9 @@ def run(experiment: str, arms: list[Arm], s: dict, plot) -> list[dict]:
                           execution=execution, force=force)
   except ExistingResult as e:
     exit_with(e)
-  except KeyboardInterrupt:
-    print(f"interrupted: finished chunks and segments are saved in {s['out_dir']}/{experiment}; "
-          "rerun the same command to resume", file=sys.stderr)
+  except KeyboardInterrupt as e:
+    print(f"interrupted: {e or 'nothing trained yet'}; finished chunks and segments are saved "
+          f"in {s['out_dir']}/{experiment}; rerun the same command to resume", file=sys.stderr)
     sys.exit(130)
 
 
@@ -145,7 +145,7 @@ def theorem_main(experiment: str, profiles: dict, run_theorem) -> Binary:
     force = s.pop("force", False)
     try:
       done = claim_directory(os.path.join(s["out_dir"], experiment), digest({"settings": s}),
-                             force)
+                             force, s)
     except ExistingResult as e:
       exit_with(e)
     if done:

@@ -143,10 +143,12 @@ class ExistingResult(ValueError):
   """out_dir/<id> holds a complete result of another configuration."""
 
 
-def claim_directory(directory: str, expected_hash: str, force: bool) -> bool:
+def claim_directory(directory: str, expected_hash: str, force: bool,
+                    settings: dict | None = None) -> bool:
   """True if directory already holds the complete result of expected_hash (nothing to do).
   Raises ExistingResult if it holds a complete result of another configuration, unless
-  force; the message says what is there and how to keep or replace it."""
+  force; the message says what is there, which of the given settings differ, and how to
+  keep or replace it."""
   if not is_complete(directory):
     return False
   config = disk.load_json(os.path.join(directory, "config.json"))
@@ -154,10 +156,19 @@ def claim_directory(directory: str, expected_hash: str, force: bool) -> bool:
     return True
   if force:
     return False
+  there = config.get("settings", {})
+  differ = [f"{k} (there {there.get(k)!r}, here {v!r})" for k, v in (settings or {}).items()
+            if k not in ("same_runs", "options") and _jsonable(v) != there.get(k)]
   raise ExistingResult(
       f"{directory} holds a complete result of another configuration "
-      f"({provenance.run_caption(config.get('settings', {}))}): pass --force to replace it, "
-      "or --out_dir=... to keep both")
+      f"({provenance.run_caption(there)}; differs in "
+      f"{', '.join(differ) or 'what the code trains for these settings'}): pass --force to "
+      "replace it, or --out_dir=... to keep both")
+
+
+def _jsonable(value):
+  """value as config.json gives it back (tuples as lists)."""
+  return [_jsonable(v) for v in value] if isinstance(value, (tuple, list)) else value
 
 
 def arm_layout(arm: Arm, execution: Execution) -> tuple[int, int | None]:
@@ -191,11 +202,21 @@ class Progress:
     self.steps_per_epoch = arm.cfg.steps_per_epoch
     self.runs = chunks[-1].stop
     self.steps, self.seconds = 0, 0.0
+    self.saved_at = None  # (chunk index, epoch) of the last saved segment
+
+  def saved(self) -> str:
+    """What an interruption keeps, e.g. 'fig6/ncl_pred saved at epoch 40/60 of chunk 1/1'."""
+    if self.saved_at is None:
+      return f"{self.name}: no segment saved yet"
+    chunk, epoch = self.saved_at
+    return (f"{self.name} saved at epoch {epoch}/{self.epochs} of chunk "
+            f"{chunk + 1}/{len(self.chunks)}")
 
   def line(self, chunk_index: int, epoch: int, steps: int, seconds: float, diverged: int) -> str:
     """'<id>/<arm>: epoch <e>/<E>, runs <r>/<R>, <x> run-steps/s, ETA <t>, diverged <k>'."""
     self.steps += steps
     self.seconds += seconds
+    self.saved_at = (chunk_index, epoch)
     rate = self.steps / max(self.seconds, 1e-9)
     chunk = self.chunks[chunk_index]
     later = sum(c.stop - c.start for c in self.chunks[chunk_index + 1:])
@@ -241,7 +262,8 @@ def train_chunk(directory: str, arm: Arm, index: int, chunk: slice, size: int, d
                                          [to_global(v, s.sharding) for v, s in zip(leaves, spec)])
     log0 = {name[5:]: v for name, v in arrays.items() if name.startswith("log0.")}
     logs = {name[5:]: v for name, v in arrays.items() if name.startswith("logs.")}
-    logging.info("%s: resumed at epoch %d", progress.name, unlogged + k * logs["loss"].shape[1])
+    progress.saved_at = (index, unlogged + k * logs["loss"].shape[1])
+    logging.info("%s: resumed at epoch %d", progress.name, progress.saved_at[1])
   done = logs["loss"].shape[1] if logs else 0
   length = segment_intervals(trainer.intervals, segment_epochs, k)
   runs = chunk.stop - chunk.start
@@ -295,8 +317,11 @@ def run_arm(directory: str, experiment: str, arm: Arm,
                                           log_schedule(arm.cfg).every))
         wall["compile"] = time.perf_counter() - start
         logging.info("%s: compiled in %.1fs", progress.name, wall["compile"])
-      out, seconds = train_chunk(directory, arm, i, chunk, size, digest, trainer,
-                                 execution.segment_epochs, progress)
+      try:
+        out, seconds = train_chunk(directory, arm, i, chunk, size, digest, trainer,
+                                   execution.segment_epochs, progress)
+      except KeyboardInterrupt:
+        raise KeyboardInterrupt(progress.saved()) from None
       if jax.process_index() == 0:
         store.save_chunk(directory, arm.name, i, digest, out, seconds)
     else:
@@ -372,7 +397,7 @@ def run_experiment(experiment: str, arms: list[Arm], out_dir: str, config: dict,
     raise ValueError(f"arms of {experiment} log different epochs")
   experiment_hash = store.digest([config, [arm_hash(a, execution) for a in arms]])
   summary_path = os.path.join(directory, "summary.csv")
-  if claim_directory(directory, experiment_hash, force):
+  if claim_directory(directory, experiment_hash, force, config.get("settings")):
     png = os.path.join(directory, f"{experiment}.png")
     if plot is not None and not os.path.exists(png):
       plot(disk.load_curves(os.path.join(directory, "curves.npz")), png)

@@ -110,6 +110,16 @@ BAD_FLAGS = [
 ]
 
 
+@pytest.mark.parametrize("exp", ["fig4", "thm2"])
+def test_an_out_dir_that_cannot_hold_results_exits_2_before_any_compute(tmp_path, exp):
+  (tmp_path / "file").write_text("not a directory")
+  start = time.perf_counter()
+  proc = run(f"experiments.{exp}", "--profile=smoke", f"--out_dir={tmp_path / 'file'}")
+  assert proc.returncode == 2 and "Traceback" not in proc.stderr
+  assert proc.stderr.strip().splitlines()[-1].startswith("error: --out_dir must be a writable")
+  assert time.perf_counter() - start < 60 and not list(tmp_path.glob("**/*.npz"))
+
+
 @pytest.mark.parametrize("exp,flag,needle", BAD_FLAGS)
 def test_bad_flags_are_refused_before_any_compute(exp, flag, needle):
   """In process: the binary's own settings resolution raises one message naming the flag."""
@@ -205,7 +215,8 @@ def test_ctrl_c_ends_with_one_line_and_the_rerun_resumes(tmp_path):
   _, err = proc.communicate(timeout=300)
   assert proc.returncode == 130
   last = err.strip().splitlines()[-1]
-  assert last.startswith("interrupted:") and "rerun the same command to resume" in last
+  assert last.startswith("interrupted: fig6/ncl_pred saved at epoch ")
+  assert "rerun the same command to resume" in last
   assert "Traceback" not in err
   done = run(*args)
   assert done.returncode == 0 and "resumed at epoch" in done.stderr
