@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from ncl_landscape import provenance
-from ncl_landscape.report import (HIGH, LOW, Results, atlas, contrast, falls, rises, rises_from,
-                                  stays_low, table1)
+from ncl_landscape.experiment import save_results
+from ncl_landscape.report import (CLAIMS, HIGH, LOW, Results, atlas, contrast, falls, judgements,
+                                  rises, rises_from, stays_low, table1, write_report)
 from ncl_landscape.verdicts import MissingArm, check, stat
 
 SEEDS = 3
@@ -95,7 +96,7 @@ def test_figure7_judges_the_arms_that_start_near_the_paper():
   assert verdict.startswith("reproduced: 1 cells start within 0.1 of 0.62")
   assert "as_run (c 1.25): 0.650 -> 0.860" in verdict and "as_written" not in verdict
   assert any(l.startswith("| as_written | ") and "0.990" in l and l.endswith(
-      "| no | not reproduced |") for l in lines)
+      "| no | not reproduced | no |") for l in lines)
   # one cell of two that start near the paper rises to 0.85: partly, never reproduced
   arms["as_run"][(0.3, 0.5, 1.25)] = (0.65, 0.55)
   assert _judge(rises_from(0.62, 0.85), arms)[0].startswith("partly: 2 cells")
@@ -167,3 +168,61 @@ def test_atlas_ranks_methods_and_marks_recovery_collapse_and_divergence():
   assert "Collapse (complete or dimensional, any run): byol; diverged runs: cl." in text
   assert "+0.050 to +0.300" in text and "byol 0.150" in text
   assert "| non-contrastive | 0.400 | 0.700 |" in text
+
+
+def test_figure7_names_a_cell_that_rests_on_one_seed():
+  arms = {"as_run": {(0.1, 0.5, 1.25): [(0.62, 0.726), (0.62, 0.875), (0.62, 0.946)]}}
+  verdict, lines = _judge(rises_from(0.62, 0.85), arms)
+  assert verdict.startswith("reproduced") and "1 of the rising cells rest on one seed" in verdict
+  assert lines[-1].endswith("| reproduced | yes |")
+
+
+def _fig4_results(ends: dict, missed=()) -> Results:
+  """Figure 4 runs at two lrs; ends: lr -> final min max-cosine of every run; sparsities
+  0.1 and 0.2 are the same runs; the runs in missed start without an atom."""
+  rows, fields = [], {k: [] for k in ("method", "seed", "sparsity", "mask_prob", "warm_start_c",
+                                      "lr", "atoms_missed", "status", "maxcos_min")}
+  for lr, end in ends.items():
+    for sparsity in (0.1, 0.2, 0.3):
+      for seed in range(SEEDS):
+        run = {"method": "ncl_warm", "seed": seed, "sparsity": sparsity, "mask_prob": 0.5,
+               "warm_start_c": 1.0, "lr": lr, "status": "ok",
+               "atoms_missed": int((lr, seed) in missed)}
+        rows.append({**run, "maxcos_min": end})
+        for k, v in {**run, "maxcos_min": np.linspace(0.7, end, 5)}.items():
+          fields[k].append(v)
+  return Results(rows, {k: np.array(v) for k, v in fields.items()}, [],
+                 {"same_runs": [[0.1, 0.2]]})
+
+
+def test_each_lr_is_judged_on_its_own_each_run_counted_once_and_missed_atoms_apart():
+  judged = judgements(CLAIMS["fig4"], _fig4_results({0.005: 0.72, 0.025: 0.4}, {(0.025, 0)}))
+  assert [j.label for j in judged] == ["lr 0.005", "lr 0.025", "lr 0.025, without the 2 runs "
+                                       "whose start missed an atom"]
+  assert judged[0].verdict.startswith("not reproduced") and "2 cells" in judged[0].verdict
+  assert judged[1].verdict.startswith("reproduced: ends below its start") and \
+      "in all 2 cells" in judged[1].verdict  # sparsity 0.2 is 0.1's runs: counted once
+
+
+def _saved(directory, res: Results, profile: str) -> None:
+  save_results(str(directory / "fig4"), "fig4",
+               {"settings": {"profile": profile, "same_runs": [[0.1, 0.2]]}},
+               [{"experiment": "fig4", "epochs": 10, "final_loss": 0.0, **r} for r in res.rows],
+               {**res.curves, "epochs": np.arange(5)})
+
+
+def test_report_sets_the_reference_beside_this_run(tmp_path):
+  ref, ours = tmp_path / "reference", tmp_path / "results"
+  _saved(ref, _fig4_results({0.005: 0.72, 0.025: 0.4}), "paper")
+  _saved(ours, _fig4_results({0.005: 0.73, 0.025: 0.41}), "paper")
+  text = open(write_report(str(ours), ["fig4"], reference_dir=str(ref))).read()
+  assert ("| experiment | the paper | reference (paper profile) | this run (profile paper) |"
+          in text)
+  assert "| lr 0.005: not reproduced; lr 0.025: reproduced | lr 0.005: not reproduced; " \
+         "lr 0.025: reproduced |" in text
+  assert "- Against the reference: agrees with the reference within seed noise in all 4" in text
+  _saved(ours, _fig4_results({0.005: 0.73, 0.025: 0.6}), "paper")
+  text = open(write_report(str(ours), ["fig4"], reference_dir=str(ref))).read()
+  assert "differs from the reference beyond seed noise in 2 of 4 cells" in text
+  own = open(write_report(str(ref), ["fig4"], reference_dir=str(ref))).read()
+  assert "| experiment | the paper | this run (profile paper) |" in own
