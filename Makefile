@@ -8,8 +8,9 @@ JAX_EXTRA ?=
 OUT ?= results
 FORCE ?=
 EXPERIMENTS ?= fig1 fig2 fig3 fig4 fig5 fig6 fig7 table1 thm1 thm2 thm3 atlas rescue
+EXPERIMENTS_PAPER ?= fig1 fig2 fig3 fig4 fig5 fig6 fig7 table1 thm1 thm2 thm3
 
-.PHONY: install test figures bench clean
+.PHONY: install test figures reference bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +32,15 @@ figures: install
 	  $(PY) -m experiments.$$e --profile=$$profile --out_dir=$(OUT) $(if $(FORCE),--force) || exit 1; \
 	done; \
 	$(PY) -m experiments.report --out_dir=$(OUT)
+
+# The shipped paper-profile reference: resumable (rerun to continue), then its own REPORT.md.
+# A finished experiment's chunks/ are not shipped: `make reference` removes them.
+reference: install
+	for e in $(EXPERIMENTS_PAPER); do \
+	  $(PY) -m experiments.$$e --profile=paper --out_dir=reference/paper || exit 1; \
+	  if [ -f reference/paper/$$e/config.json ]; then rm -rf reference/paper/$$e/chunks; fi; \
+	done; \
+	$(PY) -m experiments.report --out_dir=reference/paper
 
 bench: install
 	$(PY) -m experiments.bench --out_dir=$(OUT)

@@ -162,11 +162,12 @@ class Binary:
   """An experiment binary: its flags, their resolution into settings, and body(settings).
 
   `main(argv)` is the absl main, `run()` starts it; `parse(argv)` and `resolve()` are
-  the two checks, raising FlagError (tests call them in process)."""
+  the two checks, raising FlagError (tests call them in process). A grid binary's
+  `arms(settings)` are the arms it trains (experiment.Arm)."""
 
   def __init__(self, profiles: dict, uses: tuple[str, ...], body: Callable[[dict], None],
-               grid: bool = True):
-    self.profiles, self.uses, self.body = profiles, uses, body
+               grid: bool = True, arms: Callable[[dict], list] | None = None):
+    self.profiles, self.uses, self.body, self.arms = profiles, uses, body, arms
     keys = {k for s in profiles.values() for k in s}
     self.specs = {**COMMON, **{k: f for k, f in PROFILE_FLAGS.items() if k in keys
                                or k in uses}, **(GRID if grid else {}),

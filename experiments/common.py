@@ -112,14 +112,12 @@ def text_choices(s: dict, cfg: RunConfig) -> RunConfig:
 
 
 def run(experiment: str, arms: list[Arm], s: dict, plot) -> list[dict]:
-  """run_experiment of the arms (with the text's choices the flags gave) with the settings'
-  output directory and execution flags."""
+  """run_experiment of the arms with the settings' output directory and execution flags."""
   s = dict(s)  # how a run is executed or stored changes no result, so it is not a setting
   force, distributed = s.pop("force", False), s.pop("distributed", False)
   if distributed:
     jax.distributed.initialize()
   execution = Execution(s["max_runs_per_call"], s["vmap_width"], s.pop("segment_epochs"))
-  arms = [arm._replace(cfg=text_choices(s, arm.cfg)) for arm in arms]
   try:
     return run_experiment(experiment, arms, s["out_dir"], {"settings": s}, plot=plot,
                           execution=execution, force=force)
@@ -133,8 +131,11 @@ def run(experiment: str, arms: list[Arm], s: dict, plot) -> list[dict]:
 
 def experiment_main(experiment: str, profiles: dict, uses: tuple[str, ...], make_arms,
                     plot) -> Binary:
-  """The binary of a grid experiment: settings from flags, arms, one run, files saved."""
-  return Binary(profiles, uses, lambda s: run(experiment, make_arms(s), s, plot))
+  """The binary of a grid experiment: settings from flags, arms (with the text's choices the
+  flags gave; Binary.arms), one run, files saved."""
+  def arms(s):
+    return [arm._replace(cfg=text_choices(s, arm.cfg)) for arm in make_arms(s)]
+  return Binary(profiles, uses, lambda s: run(experiment, arms(s), s, plot), arms=arms)
 
 
 def theorem_main(experiment: str, profiles: dict, run_theorem) -> Binary:

@@ -188,6 +188,33 @@ def results_hash(arms: list[Arm]) -> str:
   return store.digest([arm_identity(a) for a in arms])
 
 
+def stale_reason(config: dict, arms: list[Arm]) -> str:
+  """'' if a saved experiment (its config.json) holds the results the arms train now, else
+  what differs. A config field the code added since is current at its default (a new
+  field's default keeps the old behaviour)."""
+  saved = config.get("arms", {})
+  defaults = RunConfig().to_dict()
+  identities, differ = [], []
+  for arm in arms:
+    cfg, was = arm.cfg.to_dict(), saved.get(arm.name)
+    if was is None:
+      differ.append(f"arm {arm.name} is new")
+      continue
+    for section, fields in cfg.items():
+      for field, value in fields.items():
+        old = was.get(section, {}).get(field, defaults[section][field])
+        if value != old:
+          differ.append(f"{arm.name} {section}.{field} (saved {old!r}, now {value!r})")
+      differ += [f"{arm.name} {section}.{f} is gone" for f in was.get(section, {})
+                 if f not in fields]
+      cfg[section] = {f: v for f, v in fields.items() if f in was.get(section, {})}
+    identities.append({**arm_identity(arm), "cfg": cfg})
+  differ += [f"arm {name} is gone" for name in set(saved) - {a.name for a in arms}]
+  if not differ and store.digest(identities) != config.get("results_hash"):
+    differ.append("the grid's points (seeds, swept values)")
+  return "; ".join(differ)
+
+
 def arm_hash(arm: Arm, execution: Execution) -> str:
   size, width = arm_layout(arm, execution)
   return store.digest({**arm_identity(arm), "chunk_size": size, "vmap_width": width})

@@ -1,0 +1,78 @@
+"""The shipped paper-profile reference (reference/paper): every experiment there is whole,
+says where and how long it ran, and holds what the current code trains for its paper
+profile; a stale one names itself and the command that makes it again."""
+import importlib
+import json
+import os
+
+import pytest
+
+from ncl_landscape import disk
+from ncl_landscape.experiment import arm_identity, is_complete, results_hash, stale_reason
+from ncl_landscape.hyper import Hyper
+from ncl_landscape.store import digest
+from ncl_landscape.sweep import make_grid
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REFERENCE = os.path.join(ROOT, "reference", "paper")
+SHIPPED = sorted(e for e in (os.listdir(REFERENCE) if os.path.isdir(REFERENCE) else ())
+                 if os.path.exists(os.path.join(REFERENCE, e, "config.json")))
+CONTRACT = disk.SUMMARY_COLUMNS[:12]  # experiment ... status
+NOT_RESULTS = ("out_dir", "force", "options", "same_runs", "warm_start_c_given")
+
+
+def paper_settings(exp: str) -> tuple[object, dict]:
+  binary = importlib.import_module(f"experiments.{exp}").main
+  binary.parse([exp, "--profile=paper"])
+  return binary, binary.resolve()
+
+
+def test_the_reference_ships_experiments():
+  assert SHIPPED
+
+
+@pytest.mark.parametrize("exp", SHIPPED)
+def test_a_shipped_reference_is_whole_and_says_where_it_ran(exp):
+  directory = os.path.join(REFERENCE, exp)
+  assert is_complete(directory), f"{directory}: a result file does not match its digest"
+  config = disk.load_json(os.path.join(directory, "config.json"))
+  assert config["settings"]["profile"] == "paper" and not config["settings"].get("options")
+  rows = disk.load_summary(os.path.join(directory, "summary.csv"))
+  assert rows and set(CONTRACT) <= set(rows[0])
+  env = config["environment"]
+  assert len(env["code"]["commit"]) == 40 and env["machine"]["cores"] >= 1
+  assert not os.path.exists(os.path.join(directory, "chunks")), "finished: chunks not shipped"
+  if "arms" in config:
+    assert set(config["wall_s"]) == set(config["arms"])
+
+
+@pytest.mark.parametrize("exp", SHIPPED)
+def test_a_shipped_reference_is_what_the_code_trains_now(exp):
+  config = disk.load_json(os.path.join(REFERENCE, exp, "config.json"))
+  binary, settings = paper_settings(exp)
+  rerun = f"python -m experiments.{exp} --profile=paper --out_dir=reference/paper"
+  if binary.arms is None:  # a theorem: its settings are its configuration
+    now = {k: v for k, v in settings.items() if k not in NOT_RESULTS}
+    saved = {k: v for k, v in config["settings"].items() if k not in NOT_RESULTS}
+    differ = sorted(k for k in now if json.loads(json.dumps(now[k])) != saved.get(k))
+    assert not differ, f"reference/paper/{exp} is stale ({', '.join(differ)}): rerun {rerun}"
+  else:
+    reason = stale_reason(config, binary.arms(settings))
+    assert not reason, f"reference/paper/{exp} is stale ({reason}): rerun {rerun}"
+
+
+def test_staleness_names_a_changed_field_and_forgives_a_new_default():
+  binary, settings = paper_settings("fig4")
+  arms = binary.arms(settings)
+  config = {"arms": {a.name: a.cfg.to_dict() for a in arms}, "results_hash": results_hash(arms)}
+  assert stale_reason(config, arms) == ""
+  moved = [a._replace(cfg=a.cfg.replace(train=dict(batch_size=384))) for a in arms]
+  assert "ncl_warm train.batch_size (saved 512, now 384)" in stale_reason(config, moved)
+  fewer = [a._replace(grid=make_grid(0, 1, Hyper(), sparsity=(0.1,))) for a in arms]
+  assert stale_reason(config, fewer) == "the grid's points (seeds, swept values)"
+  # a field the code added since, at its default, keeps the reference current
+  old = {a.name: a.cfg.to_dict() for a in arms}
+  for cfg in old.values():
+    del cfg["train"]["ema_base"]
+  identities = [{**arm_identity(a), "cfg": old[a.name]} for a in arms]
+  assert stale_reason({"arms": old, "results_hash": digest(identities)}, arms) == ""
