@@ -8,7 +8,8 @@ tests can import any number of experiment modules), exactly the flags the binary
 - a grid binary's execution flags (--max_runs_per_call, --vmap_width,
   --segment_epochs, --distributed) and the choices between the paper's text and the
   authors' code that apply to every grid model (--activation, --bias_init, --noise_std,
-  --alternation, --partial_batch, --predictor_bias; README, "Paper text or authors' code");
+  --alternation, --partial_batch, --batch_size, --predictor_bias; README, "Paper text or
+  authors' code");
 - the optional flags it `uses` (OPTIONAL).
 A bad value, an unknown flag or a flag of another binary ends the binary before any
 compute with one line naming the flag and what it accepts, exit status 2. The
@@ -111,6 +112,8 @@ GRID = {
     "partial_batch": Flag("enum", "The last partial batch: as_run (NCL keeps it with "
                           "per-sample weights, CL drops it), keep or drop (every model).",
                           "one of as_run, keep, drop", choices=("as_run", "keep", "drop")),
+    "batch_size": _int_at_least(1, "Batch size of every model (default as the scripts ran: "
+                                "512; a run without their flags had 384)."),
     "predictor_bias": Flag("bool", "A predictor's bias b^p: as each figure ran it when not "
                            "given (Figures 5-6 with, Figure 7 without); --predictor_bias / "
                            "--nopredictor_bias for every predictor."),
@@ -149,7 +152,7 @@ OPTIONAL = {
 }
 # Flags that change what is computed (the others say where and how it runs).
 RESULT_FLAGS = ("base_seed", *PROFILE_FLAGS, "activation", "bias_init", "noise_std",
-                "alternation", "partial_batch", "predictor_bias", *OPTIONAL)
+                "alternation", "partial_batch", "batch_size", "predictor_bias", *OPTIONAL)
 
 
 def _shown(value) -> str:

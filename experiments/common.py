@@ -97,13 +97,16 @@ def plot_by_sparsity(curves: dict, path: str, methods: list[tuple[str, str]], ti
 
 def text_choices(s: dict, cfg: RunConfig) -> RunConfig:
   """cfg with the grid flags' choices of the paper's text where they were given (cli.GRID):
-  activation, bias init, noise, alternation, the last partial batch, a predictor's bias."""
+  activation, bias init, noise, alternation, the last partial batch, the batch size, a
+  predictor's bias."""
   model, data, train = {}, {}, {}
   for name, section in (("activation", model), ("bias_init", model), ("alternation", train)):
     if s.get(name) is not None:
       section[name] = s[name]
   if s.get("noise_std") is not None:
     data["noise_std"] = s["noise_std"]
+  if s.get("batch_size") is not None:
+    train["batch_size"] = s["batch_size"]
   if s.get("partial_batch") in ("keep", "drop"):
     train["drop_last"] = s["partial_batch"] == "drop"
   if s.get("predictor_bias") is not None and cfg.model.predictor != "none":
