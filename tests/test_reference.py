@@ -1,6 +1,7 @@
-"""The shipped paper-profile reference (reference/paper): every experiment there is whole,
-says where and how long it ran, and holds what the current code trains for its paper
-profile; a stale one names itself and the command that makes it again."""
+"""The shipped paper-profile references (reference/paper, and beside it reference/<name> for a
+run with options, e.g. reference/paper-batch384): every experiment there is whole, says where
+and how long it ran, and holds what the current code trains for its paper profile and
+options; a stale one names itself and the command that makes it again."""
 import importlib
 import json
 import os
@@ -14,29 +15,31 @@ from ncl_landscape.store import digest
 from ncl_landscape.sweep import make_grid
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-REFERENCE = os.path.join(ROOT, "reference", "paper")
-SHIPPED = sorted(e for e in (os.listdir(REFERENCE) if os.path.isdir(REFERENCE) else ())
-                 if os.path.exists(os.path.join(REFERENCE, e, "config.json")))
+REFERENCES = os.path.join(ROOT, "reference")
+SHIPPED = sorted(os.path.join(name, e) for name in os.listdir(REFERENCES)
+                 for e in os.listdir(os.path.join(REFERENCES, name))
+                 if os.path.exists(os.path.join(REFERENCES, name, e, "config.json")))
 CONTRACT = disk.SUMMARY_COLUMNS[:12]  # experiment ... status
 NOT_RESULTS = ("out_dir", "force", "options", "same_runs", "warm_start_c_given")
 
 
-def paper_settings(exp: str) -> tuple[object, dict]:
+def paper_settings(exp: str, options: dict | None = None) -> tuple[object, dict]:
   binary = importlib.import_module(f"experiments.{exp}").main
-  binary.parse([exp, "--profile=paper"])
+  binary.parse([exp, "--profile=paper", *(f"--{k}={v}" for k, v in (options or {}).items())])
   return binary, binary.resolve()
 
 
 def test_the_reference_ships_experiments():
-  assert SHIPPED
+  assert any(path.startswith("paper" + os.sep) for path in SHIPPED)
 
 
-@pytest.mark.parametrize("exp", SHIPPED)
-def test_a_shipped_reference_is_whole_and_says_where_it_ran(exp):
-  directory = os.path.join(REFERENCE, exp)
+@pytest.mark.parametrize("path", SHIPPED)
+def test_a_shipped_reference_is_whole_and_says_where_it_ran(path):
+  directory = os.path.join(REFERENCES, path)
   assert is_complete(directory), f"{directory}: a result file does not match its digest"
   config = disk.load_json(os.path.join(directory, "config.json"))
-  assert config["settings"]["profile"] == "paper" and not config["settings"].get("options")
+  assert config["settings"]["profile"] == "paper"
+  assert path.startswith("paper-") == bool(config["settings"].get("options"))
   rows = disk.load_summary(os.path.join(directory, "summary.csv"))
   assert rows and set(CONTRACT) <= set(rows[0])
   env = config["environment"]
@@ -46,19 +49,22 @@ def test_a_shipped_reference_is_whole_and_says_where_it_ran(exp):
     assert set(config["wall_s"]) == set(config["arms"])
 
 
-@pytest.mark.parametrize("exp", SHIPPED)
-def test_a_shipped_reference_is_what_the_code_trains_now(exp):
-  config = disk.load_json(os.path.join(REFERENCE, exp, "config.json"))
-  binary, settings = paper_settings(exp)
-  rerun = f"python -m experiments.{exp} --profile=paper --out_dir=reference/paper"
+@pytest.mark.parametrize("path", SHIPPED)
+def test_a_shipped_reference_is_what_the_code_trains_now(path):
+  name, exp = os.path.split(path)
+  config = disk.load_json(os.path.join(REFERENCES, path, "config.json"))
+  options = config["settings"].get("options") or {}
+  binary, settings = paper_settings(exp, options)
+  rerun = " ".join([f"python -m experiments.{exp} --profile=paper", *(
+      f"--{k}={v}" for k, v in options.items()), f"--out_dir=reference/{name}"])
   if binary.arms is None:  # a theorem: its settings are its configuration
     now = {k: v for k, v in settings.items() if k not in NOT_RESULTS}
     saved = {k: v for k, v in config["settings"].items() if k not in NOT_RESULTS}
     differ = sorted(k for k in now if json.loads(json.dumps(now[k])) != saved.get(k))
-    assert not differ, f"reference/paper/{exp} is stale ({', '.join(differ)}): rerun {rerun}"
+    assert not differ, f"reference/{path} is stale ({', '.join(differ)}): rerun {rerun}"
   else:
     reason = stale_reason(config, binary.arms(settings))
-    assert not reason, f"reference/paper/{exp} is stale ({reason}): rerun {rerun}"
+    assert not reason, f"reference/{path} is stale ({reason}): rerun {rerun}"
 
 
 def test_staleness_names_a_changed_field_and_forgives_a_new_default():
