@@ -107,6 +107,19 @@ def improved(curves: dict, mechanism: str) -> tuple[int, int]:
   return int(np.sum(curves["maxcos_min"][sel, -1] > curves["maxcos_min"][sel, 0])), int(sel.sum())
 
 
+def random_rescues(curves: dict, mechanism: str, found: dict,
+                   recovered_at: float) -> list[tuple[int, float]]:
+  """The (width, sparsity) cells of a mechanism whose random start (c = 0) recovers at least
+  HALF of its ok seeds, whether or not the border reaches it."""
+  out = []
+  for (m, width, sparsity) in found:
+    if m == mechanism:
+      random = [lv for lv in levels(curves, m, width, sparsity, recovered_at) if lv.c == 0]
+      if random and random[0].recovered >= HALF:
+        out.append((width, sparsity))
+  return out
+
+
 def _moves(found: dict, mechanisms: list[str], cells: list[tuple],
            recovered_at: float) -> list[str]:
   """How each mechanism's border moves between two cells (first, last, what is held), where
@@ -157,20 +170,25 @@ def summary(curves: dict, order: tuple[str, ...] = (),
   rescues = {m: [(w, s) for (k, w, s), b in found.items()
                  if k == m and _rescuing(b, recovered_at) is not NO_BORDER]
              for m in mechanisms}
-  from_random = {m: [(w, s) for (k, w, s), b in found.items() if k == m and b.c == 0]
-                 for m in mechanisms}
+  keeps = {m: [(w, s) for (k, w, s), b in found.items()
+               if k == m and b.initial is not None and _rescuing(b, recovered_at) is NO_BORDER]
+           for m in mechanisms}
+  from_random = {m: random_rescues(curves, m, found, recovered_at) for m in mechanisms}
   cells = lambda pairs: "; ".join(f"m = {w} at sparsity {s:g}" for w, s in pairs)
   rescuing = [m for m in ranked if rescues[m]]
-  keeping = [m for m in ranked if not rescues[m] and any(
-      b.initial is not None for (k, _, _), b in found.items() if k == m)]
+  cut = [(m, w, s) for m in ranked for w, s in from_random[m] if found[(m, w, s)].c != 0]
   lines += ["", "What the map supports:",
             "- Rescue a start below the threshold: " + (", ".join(
                 f"{m} ({cells(rescues[m])})" for m in rescuing) or "no mechanism") + ".",
-            "- Only keep a start that is already recovered: " + (", ".join(keeping) or "none")
-            + ".",
-            "- From a random start: " + (", ".join(
+            "- Only keep a start that is already recovered (a border at or above the "
+            "threshold): " + (", ".join(f"{m} ({cells(keeps[m])})" for m in ranked
+                                        if keeps[m]) or "none") + ".",
+            "- From a random start, at least half the seeds recover: " + (", ".join(
                 f"{m} ({cells(from_random[m])})" for m in ranked if from_random[m])
-                or "no mechanism") + " rescues at least half the seeds."]
+                or "no mechanism") + "."
+            + (" The border does not reach the random start in " + "; ".join(
+                f"{m} at m = {w}, sparsity {s:g}" for m, w, s in cut)
+               + ", where a closer start fails." if cut else "")]
   if len(widths) > 1:
     lines.append(f"- Width m = {widths[0]} -> {widths[-1]}: " + "; ".join(_moves(
         found, ranked, [((widths[0], s), (widths[-1], s), f"sparsity {s:g}")
@@ -181,5 +199,6 @@ def summary(curves: dict, order: tuple[str, ...] = (),
                         for w in widths], recovered_at)) + ".")
   verdict = (f"{len(rescuing)} of {len(mechanisms)} mechanisms rescue a start below "
              f"{recovered_at:g} ({', '.join(rescuing) or 'none'}), "
-             f"{sum(bool(v) for v in from_random.values())} a random start")
+             f"{sum(bool(v) for v in from_random.values())} recover at least half the seeds "
+             "from a random start")
   return verdict, lines
