@@ -27,6 +27,8 @@ PROFILES = {
     "quick": dict(p=50, d=10, m=50, epochs=200, seeds=3, batch=512),
     "paper": dict(p=50, d=10, m=50, epochs=1000, seeds=5, batch=512),
 }
+PROFILES = {name: dict(s, epochs_count="gradient steps") for name, s in PROFILES.items()
+}
 ALPHA, KAPPA, LAM, ETA = 0.5, 0.2, 0.95, 0.05
 
 

@@ -26,6 +26,7 @@ PROFILES = {
     "quick": dict(d=10, seeds=3, epochs=30, inner=20, batch=2048),
     "paper": dict(d=10, seeds=5, epochs=60, inner=50, batch=4096),
 }
+PROFILES = {name: dict(s, epochs_count="rounds") for name, s in PROFILES.items()}
 BIAS, KAPPA, ALPHA, LR = 0.5, 0.3, 0.5, 0.5
 VARIANTS = (  # method, warm-start error bound as a multiple of 1/(10 d), row normalisation
     ("srelu_rownorm", 1.0, True),

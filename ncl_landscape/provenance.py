@@ -36,9 +36,11 @@ def _values(v) -> str:
 def run_caption(settings: dict) -> str:
   """e.g. 'profile quick, 3 seeds, 2000 epochs, lr 0.025, sparsity 0.1/0.2/0.3 (0.1/0.2:
   the same runs, as they draw the same latents), mask prob 0.5, c 1; options
-  --cl_masks=independent'."""
+  --cl_masks=independent'. A theorem whose --epochs counts other steps names them
+  (settings' 'epochs_count', e.g. 'gradient steps')."""
   parts = [f"profile {settings.get('profile')}"]
-  for key, name in (("seeds", "seeds"), ("epochs", "epochs"), ("lr", "lr"),
+  for key, name in (("seeds", "seeds"), ("epochs", settings.get("epochs_count", "epochs")),
+                    ("lr", "lr"),
                     ("sparsities", "sparsity"), ("mask_probs", "mask prob"),
                     ("warm_start_c", "c"), ("widths", "m")):
     value = settings.get(key)

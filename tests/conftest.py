@@ -9,7 +9,6 @@ reference with a tolerance (the one exception, tests/_sharded_grid.py, says why)
 import os
 import subprocess
 import sys
-import tempfile
 
 LEVEL_0 = "--xla_backend_optimization_level=0"
 LEGACY_EMITTERS = "--xla_cpu_use_fusion_emitters=false"
@@ -34,8 +33,9 @@ if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):  # o
 import jax  # noqa: E402  (after XLA_FLAGS, which the backend reads once)
 import pytest
 
-os.environ.setdefault("JAX_COMPILATION_CACHE_DIR",
-                      os.path.join(tempfile.gettempdir(), "ncl_landscape_test_jax_cache"))
+# per checkout, beside pytest's own cache (make clean removes both)
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".pytest_cache", "jax"))
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.05")  # all but eager ops
 jax.config.update("jax_compilation_cache_dir", os.environ["JAX_COMPILATION_CACHE_DIR"])
 jax.config.update("jax_persistent_cache_min_compile_time_secs",
