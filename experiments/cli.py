@@ -95,8 +95,19 @@ GRID = {
                                 "bit-identical across chunkings and device counts. Default: "
                                 "a call's runs at once, on a CPU groups of about 4 once their "
                                 "datasets outgrow its cache."),
-    "distributed": Flag("bool", "Call jax.distributed.initialize() first (multi-host; out_dir "
-                        "must be shared).", default=False),
+    "distributed": Flag("bool", "Join the processes of a multi-host run first "
+                        "(jax.distributed.initialize: the coordinator from the flags below, "
+                        "JAX_COORDINATOR_ADDRESS, or Slurm / Open MPI / TPU detection); out_dir "
+                        "must be shared.", default=False),
+    "coordinator_address": Flag("string", "With --distributed: host:port of process 0's "
+                                "coordinator.", "host:port",
+                                lambda v: bool(re.fullmatch(r"[\w.\-\[\]:]+:\d+", v))),
+    "num_processes": _int_at_least(1, "With --distributed: how many processes take part."),
+    "process_id": _int_at_least(0, "With --distributed: this process's index, in [0, "
+                                "--num_processes)."),
+    "distributed_timeout": _int_at_least(1, "With --distributed: seconds to wait for every "
+                                         "process to join, and for a silent one to count as "
+                                         "dead.")._replace(default=120),
     # the paper's text where the authors' code differs, on every model of the grid
     "activation": Flag("enum", "Encoder activation: srelu_code (as run: relu(u) - relu(2b - "
                        "u) on u = BN(Wa + b)) or srelu_paper (Eq. 14). Default: as run.",
@@ -150,6 +161,8 @@ OPTIONAL = {
     "recovered_at": Flag("float", "The final minimum max-cosine that counts as recovered.",
                          "a number in (0, 1]", lambda v: 0 < v <= 1),
 }
+DISTRIBUTED = ("distributed", "coordinator_address", "num_processes", "process_id",
+               "distributed_timeout")  # how processes join: never a setting
 # Flags that change what is computed (the others say where and how it runs).
 RESULT_FLAGS = ("base_seed", *PROFILE_FLAGS, "activation", "bias_init", "noise_std",
                 "alternation", "partial_batch", "batch_size", "predictor_bias", *OPTIONAL)
@@ -204,7 +217,7 @@ class Binary:
         define(name, spec.default, help_text, flag_values=fv)
       allowed = self.allowed(name) if spec.kind == "list" and spec.check is None else None
       check = spec.check or (lambda v, allowed=allowed: bool(v) and set(v) <= set(allowed))
-      if spec.kind in ("int", "float", "list"):
+      if spec.kind in ("int", "float", "list") or spec.check is not None:
         flags.register_validator(name, lambda v, check=check: v is None or _holds(check, v),
                                  flag_values=fv)
     return fv
@@ -262,6 +275,10 @@ class Binary:
       s["fidelities"] = FIDELITIES
     if "log_every" in s:
       s["log_every"] = min(s["log_every"], s["epochs"])
+    if None not in (s.get("process_id"), s.get("num_processes")) and \
+        not s["process_id"] < s["num_processes"]:
+      raise FlagError(f"--process_id must be in [0, {s['num_processes']}) (--num_processes); "
+                      f"got {s['process_id']}")
     s["warm_start_c_given"] = "warm_start_c" in self.specs and fv["warm_start_c"].present
     s["options"] = {name: _shown(fv[name].value).replace("/", ",") for name in RESULT_FLAGS
                     if name in self.specs and fv[name].present}

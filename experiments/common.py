@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging as py_logging
 import os
+import socket
 import sys
+import time
 
 import jax
 import numpy as np
 from absl import logging
 
+from experiments import cli
 from experiments.cli import PROFILES, Binary, exit_with
 from ncl_landscape import plotting
 from ncl_landscape.config import DataConfig, RunConfig, TrainConfig
@@ -114,12 +117,51 @@ def text_choices(s: dict, cfg: RunConfig) -> RunConfig:
   return cfg.replace(model=model, data=data, train=train)
 
 
-def run(experiment: str, arms: list[Arm], s: dict, plot) -> list[dict]:
-  """run_experiment of the arms with the settings' output directory and execution flags."""
+def start_distributed(join: dict) -> None:
+  """jax.distributed.initialize before the backend starts: the coordinator of the flags (or
+  JAX_COORDINATOR_ADDRESS, or the cluster JAX detects), gloo collectives on CPUs, joining and
+  heartbeats bounded by --distributed_timeout. Failing to join exits 2 with one line."""
+  jax.config.update("jax_cpu_collectives_implementation", "gloo")
+  timeout, address = join["distributed_timeout"], join["coordinator_address"]
+  if address and join["process_id"] and not reachable(address, timeout):
+    # JAX's client aborts the process (a page of C++ stack) when it cannot reach it
+    exit_with(cli.FlagError(f"--coordinator_address: nothing answers at {address} within "
+                            f"{timeout} s (--distributed_timeout)"))
+  try:
+    jax.distributed.initialize(join["coordinator_address"], join["num_processes"],
+                               join["process_id"], initialization_timeout=timeout,
+                               heartbeat_timeout_seconds=timeout)
+  except Exception as e:  # noqa: BLE001 - JAX raises several kinds; all end the run here
+    reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    exit_with(cli.FlagError(
+        f"--distributed: could not join {join['coordinator_address'] or 'the coordinator'} "
+        f"within {timeout} s (--distributed_timeout): {reason}"))
+
+
+def reachable(address: str, timeout: float) -> bool:
+  """Whether a TCP connection to host:port opens within timeout seconds (retried)."""
+  host, port = address.rsplit(":", 1)
+  deadline = time.monotonic() + timeout
+  while True:
+    try:
+      socket.create_connection((host.strip("[]"), int(port)), timeout=1).close()
+      return True
+    except OSError:
+      if time.monotonic() >= deadline:
+        return False
+      time.sleep(0.2)
+
+
+def run(experiment: str, make_arms, s: dict, plot) -> list[dict]:
+  """run_experiment of make_arms(settings) with the settings' output directory and execution
+  flags, once the processes of a --distributed run have joined (JAX must not start its
+  backend before)."""
   s = dict(s)  # how a run is executed or stored changes no result, so it is not a setting
-  force, distributed = s.pop("force", False), s.pop("distributed", False)
-  if distributed:
-    jax.distributed.initialize()
+  force = s.pop("force", False)
+  join = {k: s.pop(k) for k in cli.DISTRIBUTED}
+  if join["distributed"]:
+    start_distributed(join)
+  arms = make_arms(s)
   execution = Execution(s["max_runs_per_call"], s["vmap_width"], s.pop("segment_epochs"))
   try:
     return run_experiment(experiment, arms, s["out_dir"], {"settings": s}, plot=plot,
@@ -130,6 +172,13 @@ def run(experiment: str, arms: list[Arm], s: dict, plot) -> list[dict]:
     print(f"interrupted: {e or 'nothing trained yet'}; finished chunks and segments are saved "
           f"in {s['out_dir']}/{experiment}; rerun the same command to resume", file=sys.stderr)
     sys.exit(130)
+  except RuntimeError as e:  # JAX's runtime error: a collective lost a process
+    if not join["distributed"]:
+      raise
+    print(f"error: a process of the --distributed run failed ({str(e).splitlines()[0]}); "
+          f"finished chunks and segments are saved in {s['out_dir']}/{experiment}; rerun every "
+          "process to resume", file=sys.stderr, flush=True)
+    os._exit(1)  # JAX's shutdown barrier would wait for the lost process, then abort
 
 
 def experiment_main(experiment: str, profiles: dict, uses: tuple[str, ...], make_arms,
@@ -138,7 +187,7 @@ def experiment_main(experiment: str, profiles: dict, uses: tuple[str, ...], make
   flags gave; Binary.arms), one run, files saved."""
   def arms(s):
     return [arm._replace(cfg=text_choices(s, arm.cfg)) for arm in make_arms(s)]
-  return Binary(profiles, uses, lambda s: run(experiment, arms(s), s, plot), arms=arms)
+  return Binary(profiles, uses, lambda s: run(experiment, arms, s, plot), arms=arms)
 
 
 def theorem_main(experiment: str, profiles: dict, run_theorem) -> Binary:

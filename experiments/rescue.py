@@ -64,7 +64,7 @@ def make_arms(s: dict) -> list[Arm]:
 
 
 def run(s: dict) -> None:
-  common.run("rescue", make_arms(s), s,
+  common.run("rescue", make_arms, s,
              functools.partial(rescue_plots.plot_rescue, recovered_at=s["recovered_at"]))
 
 

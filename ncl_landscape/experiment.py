@@ -306,9 +306,9 @@ def train_chunk(directory: str, arm: Arm, index: int, chunk: slice, size: int, d
     seconds = time.perf_counter() - start
     if segment_epochs is None and seconds < MIN_SEGMENT_S and done < trainer.intervals:
       continue  # a default segment lasts at least MIN_SEGMENT_S
+    leaves = jax.tree_util.tree_leaves(to_host(carry))  # a collective: every process joins
     if jax.process_index() == 0:  # one writer; out_dir must be shared across hosts
-      store.save_segment(directory, arm.name, index, digest,
-                         jax.tree_util.tree_leaves(to_host(carry)),
+      store.save_segment(directory, arm.name, index, digest, leaves,
                          {**{f"log0.{n}": v for n, v in log0.items()},
                           **{f"logs.{n}": v for n, v in logs.items()}},
                          before + time.perf_counter() - clock)

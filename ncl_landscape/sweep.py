@@ -218,12 +218,12 @@ class _Programs:
     if intervals not in self._advance:
       t = self.trainer
       fn = _over_runs(lambda v, c, x, h: t.advance(c, x, h, v, intervals), self.vmap_width)
-      self._advance[intervals] = _sharded_jit(fn, 3, donate=DONATE).lower(
+      donate = jax.default_backend() != "cpu"  # XLA:CPU ignores donation, and warns
+      self._advance[intervals] = _sharded_jit(fn, 3, donate=donate).lower(
           self.member, self.carry, self.context_spec, self.hyper).compile()
     return self._advance[intervals]
 
 
-DONATE = jax.default_backend() != "cpu"  # XLA:CPU ignores donation, and warns
 
 
 @functools.lru_cache(maxsize=None)
