@@ -19,7 +19,7 @@ from ncl_landscape.config import DataConfig, RunConfig, TrainConfig
 from ncl_landscape.experiment import (Arm, Execution, ExistingResult, claim_directory,
                                       run_experiment)
 from ncl_landscape.hyper import Hyper
-from ncl_landscape.store import digest
+from ncl_landscape.store import config_digest
 from ncl_landscape.sweep import Grid, make_grid
 
 # Quiet by default: the backends JAX probes and does not find are no news to the reader.
@@ -197,8 +197,8 @@ def theorem_main(experiment: str, profiles: dict, run_theorem) -> Binary:
     s = dict(s)
     force = s.pop("force", False)
     try:
-      done = claim_directory(os.path.join(s["out_dir"], experiment), digest({"settings": s}),
-                             force, s)
+      done = claim_directory(os.path.join(s["out_dir"], experiment),
+                             config_digest({"settings": s}), force, s)
     except ExistingResult as e:
       exit_with(e)
     if done:

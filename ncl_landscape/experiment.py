@@ -162,7 +162,7 @@ def claim_directory(directory: str, expected_hash: str, force: bool,
   raise ExistingResult(
       f"{directory} holds a complete result of another configuration "
       f"({provenance.run_caption(there)}; differs in "
-      f"{', '.join(differ) or 'what the code trains for these settings'}): pass --force to "
+      f"{', '.join(differ) or 'what the code makes of these settings'}): pass --force to "
       "replace it, or --out_dir=... to keep both")
 
 
@@ -422,7 +422,8 @@ def run_experiment(experiment: str, arms: list[Arm], out_dir: str, config: dict,
   epochs = {tuple(log_epochs(arm.cfg)) for arm in arms}
   if len(epochs) != 1:
     raise ValueError(f"arms of {experiment} log different epochs")
-  experiment_hash = store.digest([config, [arm_hash(a, execution) for a in arms]])
+  experiment_hash = store.digest([store.config_digest(config),
+                                  [arm_hash(a, execution) for a in arms]])
   summary_path = os.path.join(directory, "summary.csv")
   if claim_directory(directory, experiment_hash, force, config.get("settings")):
     png = os.path.join(directory, f"{experiment}.png")

@@ -85,8 +85,10 @@ def plot_rows(curves: dict, path: str, rows: list[tuple[str, dict, str]], title:
 
   select: {field: value} picks the row's runs, e.g. {"method": "ncl", "mask_prob": 0.5};
   group_by: the field whose values are the row's lines, e.g. "sparsity". The row's name
-  heads its first panel; each panel's metric is its y label.
+  heads its first panel; each panel's metric is its y label. A row whose runs trained at
+  several learning rates becomes a row per lr.
   """
+  rows = [split for row in rows for split in by_lr(curves, *row)]
   fig, axes = plt.subplots(len(rows), len(PANELS), figsize=(4.2 * len(PANELS), 3.2 * len(rows)),
                            squeeze=False, layout="constrained")
   for row, (name, select, group_by) in enumerate(rows):
@@ -102,6 +104,14 @@ def plot_rows(curves: dict, path: str, rows: list[tuple[str, dict, str]], title:
     axes[row, 0].legend(fontsize=8)
   figure_title(fig, f"{title}; lines: mean over the ok seeds, bands: +-1 std", curves)
   save_figure(fig, path)
+
+
+def by_lr(curves: dict, name: str, select: dict, group_by: str) -> list[tuple[str, dict, str]]:
+  """The row, or a row per learning rate when its runs trained at several."""
+  lrs = np.unique(curves["lr"][select_runs(curves, select)]) if "lr" in curves else []
+  if len(lrs) < 2:
+    return [(name, select, group_by)]
+  return [(f"{name}, lr {lr:g}", {**select, "lr": lr}, group_by) for lr in lrs]
 
 
 def figure_title(fig, title: str, curves: dict) -> None:

@@ -32,6 +32,13 @@ def digest(obj) -> str:
   return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def config_digest(config: dict) -> str:
+  """digest of an experiment's config ({"settings": ...}) without the settings that are None
+  (flags neither given nor in the profile), so a flag added later leaves it unchanged."""
+  settings = {k: v for k, v in config.get("settings", {}).items() if v is not None}
+  return digest({**config, "settings": settings})
+
+
 def _manifest_path(directory: str) -> str:
   return os.path.join(directory, "chunks", MANIFEST)
 
