@@ -21,7 +21,8 @@ import numpy as np
 
 SUMMARY_COLUMNS = (
     "experiment", "method", "seed", "sparsity", "mask_prob", "warm_start_c", "epochs",
-    "maxcos_max", "maxcos_median", "maxcos_min", "final_loss", "status",
+    "maxcos_max", "maxcos_median", "maxcos_min", "final_loss", "status", "convergence",
+    "slope_per_1000",
     "lr", "temperature", "atoms_missed", "support_match", "false_support", "sparsity_gap",
 )
 PACKAGES = ("jax", "jaxlib", "optax", "flax", "chex", "numpy", "absl-py", "matplotlib")

@@ -17,6 +17,7 @@ import numpy as np
 from absl import logging
 
 from ncl_landscape import disk, methods, provenance, store
+from ncl_landscape.convergence import convergence
 from ncl_landscape.config import RunConfig
 from ncl_landscape.metrics import DIVERGENCE_BOUND
 from ncl_landscape.sweep import (ChunkTrainer, Grid, call_layout, chunk_inputs, chunk_slices,
@@ -66,9 +67,11 @@ def atoms_missed(arm: Arm) -> np.ndarray | None:
 def summary_rows(experiment: str, arm: Arm, out: RunOutput) -> list[dict]:
   """One row per run of the arm; status 'diverged' for a loss or a weight that left the sane
   range (non-finite, or beyond metrics.DIVERGENCE_BOUND in absolute value); a warm start's
-  atoms_missed (atoms_missed)."""
+  atoms_missed (atoms_missed); an ok run's convergence and the slope of its minimum
+  max-cosine over the last tenth of its epochs (convergence.py)."""
   rows, unused = [], unused_scalars(arm.cfg)
   missed = atoms_missed(arm)
+  moving, slope = convergence(log_epochs(arm.cfg), out.curves["maxcos_min"], out.curves["loss"])
   for r, point in enumerate(arm.grid.points):
     sane = bool(out.final["within_bound"][r])
     row = {"experiment": experiment, "method": arm.name, "epochs": arm.cfg.train.epochs,
@@ -77,6 +80,8 @@ def summary_rows(experiment: str, arm: Arm, out: RunOutput) -> list[dict]:
     row.update({k: float(v[r]) for k, v in out.final.items() if k != "within_bound"})
     if missed is not None and np.isfinite(missed[r]):
       row["atoms_missed"] = int(missed[r])
+    if sane:
+      row.update(convergence=str(moving[r]), slope_per_1000=float(slope[r]))
     rows.append(row)
   return rows
 
@@ -376,8 +381,8 @@ def curve_arrays(rows: list[dict], outputs: list[RunOutput], epochs: list[int]) 
   point."""
   arrays = {**_union(outputs, "curves", ""), **_union(outputs, "final", "final_")}
   arrays["epochs"] = np.asarray(epochs)
-  for field in ("method", "status"):
-    arrays[field] = np.array([r[field] for r in rows])
+  for field in ("method", "status", "convergence"):
+    arrays[field] = np.array([r.get(field, "") for r in rows])
   for field in ("seed", "sparsity", "mask_prob", "warm_start_c", "lr", "atoms_missed"):
     arrays[field] = np.array([r.get(field, np.nan) for r in rows], float)
   return arrays

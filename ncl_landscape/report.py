@@ -355,13 +355,17 @@ def atlas(res: Results):
                   key=lambda m: -np.nan_to_num(stats[starts[0]][(m,)].mean, nan=-1))
   lines = ["| method | " + " | ".join(f"min max-cosine, {label(c)}" for c in starts)
            + f" | epochs to half its gain, {label(starts[0])} | complete / dimensional collapse "
-           "(runs) | effective rank |", "|---|" + "---|" * (len(starts) + 3)]
+           "(runs) | effective rank | still moving at the end (runs) |",
+           "|---|" + "---|" * (len(starts) + 4)]
   ranks = group_stats(rows, ("method",), "effective_rank")
+  def moving(m):
+    flags = [r.get("convergence") for r in rows if r["method"] == m]
+    return f"{flags.count('still_moving')} / {sum(map(bool, flags))}"
   for m in ranked:
     lines.append(f"| {m} | " + " | ".join(str(stats[c][(m,)]) for c in starts)
                  + f" | {half_gain_epoch(res.curves, m, starts[0]):.0f} | "
                  f"{flags(m, 'collapse_complete')} / {flags(m, 'collapse_dimensional')} | "
-                 f"{ranks[(m,)].mean:.2f} |")
+                 f"{ranks[(m,)].mean:.2f} | {moving(m)} |")
   lines += ["", "| family | " + " | ".join(f"mean, {label(c)}" for c in starts) + " |",
             "|---|" + "---|" * len(starts)]
   family_means = {}
@@ -502,7 +506,8 @@ def judgements(claim: Claim, res: Results) -> list[Judgement]:
            if len(lrs) > 1 else [("", res)])
   out = []
   for label, part in parts:
-    out.append(Judgement(label, *_judge(claim, part)))
+    verdict, table = _judge(claim, part)
+    out.append(Judgement(label, verdict + still_rising(part, verdict), table))
     missed = part.curves.get("atoms_missed")
     if missed is not None and np.nan_to_num(missed).any():
       k = int((missed > 0).sum())
@@ -510,6 +515,31 @@ def judgements(claim: Claim, res: Results) -> list[Judgement]:
       out.append(Judgement(", ".join(filter(None, [label, without])),
                            *_judge(claim, subset(part, ~(missed > 0)))))
   return out
+
+
+def moving_line(res: Results) -> str:
+  """How many ok runs were still moving at the end (convergence.py); '' without the flag."""
+  flags = res.curves.get("convergence")
+  if flags is None or not (flags != "").any():
+    return ""
+  ok = flags != ""
+  moving = flags == "still_moving"
+  slopes = np.array([float(r.get("slope_per_1000") or "nan") for r in res.rows])[moving]
+  return (f"{moving.sum()} of {ok.sum()} ok runs were still moving over the last tenth of "
+          "their epochs" + (f" (minimum max-cosine slope {np.nanmin(slopes):+.4f} to "
+                            f"{np.nanmax(slopes):+.4f} per 1000 epochs)" if moving.any() else
+                            ": every run had settled"))
+
+
+def still_rising(res: Results, verdict: str) -> str:
+  """A note for a verdict that finds a failure while runs were still rising: it may be early."""
+  flags = res.curves.get("convergence")
+  if flags is None or not ("fails" in verdict or verdict.startswith("not reproduced")):
+    return ""
+  slopes = np.array([float(r.get("slope_per_1000") or "nan") for r in res.rows])
+  rising = int(((flags == "still_moving") & (slopes > 0)).sum())
+  return (f"; {rising} of {(flags != '').sum()} ok runs were still rising at the end, so a "
+          "failure there may be one of training length" if rising else "")
 
 
 def _judge(claim: Claim, res: Results) -> tuple[str, list[str]]:
@@ -628,6 +658,8 @@ def experiment_section(out_dir: str, experiment: str,
               if provenance.fidelity_line(settings) else []),
             *([f"- Warm starts: {missed_line(without_repeats(res))}."]
               if missed_line(res) else []),
+            *([f"- Convergence: {moving_line(without_repeats(res))}."]
+              if moving_line(res) else []),
             *(["- Run with options the paper's claim is not stated for ("
                + ", ".join(f"--{k}={v}" for k, v in options.items())
                + "): the verdict judges the claim against this run as it is."] if options else []),

@@ -120,6 +120,16 @@ def random_rescues(curves: dict, mechanism: str, found: dict,
   return out
 
 
+def still_moving(curves: dict, mechanism: str) -> str:
+  """'k / n' ok runs of the mechanism still moving at the end (convergence.py); 'n/a' for
+  results without the flag."""
+  if "convergence" not in curves:
+    return "n/a"
+  sel = np.array([split_arm(str(a))[0] == mechanism for a in curves["method"]]) & (
+      curves["status"] == "ok")
+  return f"{int(np.sum(curves['convergence'][sel] == 'still_moving'))} / {int(sel.sum())}"
+
+
 def _moves(found: dict, mechanisms: list[str], cells: list[tuple],
            recovered_at: float) -> list[str]:
   """How each mechanism's border moves between two cells (first, last, what is held), where
@@ -158,15 +168,17 @@ def summary(curves: dict, order: tuple[str, ...] = (),
   lines = [f"Border: the mean [seed range] initial minimum max-cosine of the farthest start "
            f"from which at least half the seeds end at >= {recovered_at:g}, every closer start "
            "rescued too; none: not even the closest start. Ranked by the mean border (none "
-           "counted as 2). Improved: ok runs that end above where they started.", "",
+           "counted as 2). Improved: ok runs that end above where they started; still moving: "
+           "ok runs whose minimum max-cosine or loss still moved over the last tenth of their "
+           "epochs (a border may lie farther with longer training).", "",
            "| mechanism | " + " | ".join(f"m = {w}, sparsity {s:g}" for w in widths
-                                      for s in sparsities) + " | improved |",
-           "|---|" + "---|" * (len(widths) * len(sparsities) + 1)]
+                                      for s in sparsities) + " | improved | still moving |",
+           "|---|" + "---|" * (len(widths) * len(sparsities) + 2)]
   for m in ranked:
     up, runs = improved(curves, m)
     lines.append(f"| {m} | " + " | ".join(_cell(found.get((m, w, s), NO_BORDER))
                                          for w in widths for s in sparsities)
-                 + f" | {up} / {runs} |")
+                 + f" | {up} / {runs} | {still_moving(curves, m)} |")
   rescues = {m: [(w, s) for (k, w, s), b in found.items()
                  if k == m and _rescuing(b, recovered_at) is not NO_BORDER]
              for m in mechanisms}

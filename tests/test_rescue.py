@@ -60,7 +60,7 @@ def test_summary_ranks_the_borders_and_names_the_random_start_rescue():
   assert [row.split(" | ")[0][2:] for row in table] == ["cl", "ncl_pred", "ncl"]
   assert ("- From a random start, at least half the seeds recover: cl (m = 50 at sparsity 0.1)."
           in lines)
-  assert [row.split(" | ")[-1] for row in table] == ["4 / 4 |", "7 / 9 |", "3 / 6 |"]
+  assert [row.split(" | ")[-2] for row in table] == ["4 / 4", "7 / 9", "3 / 6"]
   # ncl's only rescued level (c = 1) is cut off by its closer unrescued level: no border
   assert ("- Only keep a start that is already recovered (a border at or above the threshold): "
           "none.") in lines
