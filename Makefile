@@ -33,14 +33,18 @@ figures: install
 	done; \
 	$(PY) -m experiments.report --out_dir=$(OUT)
 
-# The shipped paper-profile reference: resumable (rerun to continue), then its own REPORT.md.
-# A finished experiment's chunks/ are not shipped: `make reference` removes them.
+# The shipped references, reference/$(REFERENCE_PROFILE): paper (the paper's experiments) or
+# long (the atlas and the rescue map, 2000 epochs). Resumable (rerun to continue), then its
+# own REPORT.md. A finished experiment's chunks/ are not shipped: they are removed.
+REFERENCE_PROFILE ?= paper
 reference: install
-	for e in $(EXPERIMENTS_PAPER); do \
-	  $(PY) -m experiments.$$e --profile=paper --out_dir=reference/paper || exit 1; \
-	  if [ -f reference/paper/$$e/config.json ]; then rm -rf reference/paper/$$e/chunks; fi; \
+	for e in $(if $(filter long,$(REFERENCE_PROFILE)),atlas rescue,$(EXPERIMENTS_PAPER)); do \
+	  $(PY) -m experiments.$$e --profile=$(REFERENCE_PROFILE) \
+	    --out_dir=reference/$(REFERENCE_PROFILE) || exit 1; \
+	  if [ -f reference/$(REFERENCE_PROFILE)/$$e/config.json ]; then \
+	    rm -rf reference/$(REFERENCE_PROFILE)/$$e/chunks; fi; \
 	done; \
-	$(PY) -m experiments.report --out_dir=reference/paper
+	$(PY) -m experiments.report --out_dir=reference/$(REFERENCE_PROFILE)
 
 bench: install
 	$(PY) -m experiments.bench --out_dir=$(OUT)

@@ -21,7 +21,8 @@ from ncl_landscape.experiment import Arm
 PROFILES = common.profiles(
     "survey", dict(sparsities=(0.1, 0.2, 0.3), warm_start_c=(1.0,), latent="bernoulli",
                    mask_probs=(0.5,), encoder="linear"),
-    smoke=dict(sparsities=(0.2,)), quick=dict(sparsities=(0.1, 0.3)))
+    smoke=dict(sparsities=(0.2,)), quick=dict(sparsities=(0.1, 0.3)),
+    long=dict(sparsities=(0.1, 0.3)))
 USES = ("latent", "methods", "encoder")
 
 

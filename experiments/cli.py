@@ -63,7 +63,8 @@ def _int_at_least(minimum: int, help: str) -> Flag:
 
 
 COMMON = {
-    "profile": Flag("enum", "smoke (seconds), quick (a 2-core CPU) or paper.",
+    "profile": Flag("enum", "smoke (seconds), quick (a 2-core CPU), paper, and for the atlas "
+                    "and the rescue map long (the quick grid, 2000 epochs).",
                     "one of " + ", ".join(PROFILES), choices=PROFILES, default="quick"),
     "out_dir": Flag("string", "Results directory; the experiment writes out_dir/<id>/.",
                     default="results"),
@@ -185,7 +186,9 @@ class Binary:
                grid: bool = True, arms: Callable[[dict], list] | None = None):
     self.profiles, self.uses, self.body, self.arms = profiles, uses, body, arms
     keys = {k for s in profiles.values() for k in s}
-    self.specs = {**COMMON, **{k: f for k, f in PROFILE_FLAGS.items() if k in keys
+    profile = COMMON["profile"]._replace(choices=tuple(profiles),
+                                         expect="one of " + ", ".join(profiles))
+    self.specs = {**COMMON, "profile": profile, **{k: f for k, f in PROFILE_FLAGS.items() if k in keys
                                or k in uses}, **(GRID if grid else {}),
                   **{k: f for k, f in OPTIONAL.items() if k in uses}}
     self.flags = self.define()

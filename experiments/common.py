@@ -13,7 +13,7 @@ import numpy as np
 from absl import logging
 
 from experiments import cli
-from experiments.cli import PROFILES, Binary, exit_with
+from experiments.cli import Binary, exit_with
 from ncl_landscape import plotting
 from ncl_landscape.config import DataConfig, RunConfig, TrainConfig
 from ncl_landscape.experiment import (Arm, Execution, ExistingResult, claim_directory,
@@ -27,14 +27,16 @@ py_logging.getLogger("jax._src.xla_bridge").setLevel(py_logging.ERROR)
 
 # (seeds, epochs, log_every, lr) of every profile, by the kind of experiment: 'contrastive'
 # trains a contrastive arm (its 1024 x 1024 similarity per step is the costly part on a
-# CPU), 'ncl' only NCL models, 'survey' many methods from several starts (atlas, rescue).
+# CPU), 'ncl' only NCL models, 'survey' many methods from several starts (atlas, rescue),
+# whose 'long' profile is the quick grid trained 2000 epochs (reference/long: does a quick
+# verdict hold with training length?).
 RUNS = {
     "contrastive": {"smoke": (2, 4, 1, 0.025), "quick": (3, 400, 10, 0.025),
                     "paper": (5, 8000, 80, 0.005)},
     "ncl": {"smoke": (2, 4, 1, 0.025), "quick": (3, 2000, 50, 0.025),
             "paper": (5, 8000, 80, 0.005)},
     "survey": {"smoke": (1, 2, 1, 0.025), "quick": (2, 150, 10, 0.025),
-               "paper": (5, 8000, 80, 0.005)},
+               "long": (2, 2000, 50, 0.025), "paper": (5, 8000, 80, 0.005)},
 }
 
 
@@ -44,7 +46,7 @@ def profiles(kind: str, shared: dict, **own: dict) -> dict:
   def runs(name):
     seeds, epochs, log_every, lr = RUNS[kind][name]
     return dict(seeds=seeds, epochs=epochs, log_every=log_every, lr=(lr,))
-  return {name: {**runs(name), **shared, **own.get(name, {})} for name in PROFILES}
+  return {name: {**runs(name), **shared, **own.get(name, {})} for name in RUNS[kind]}
 
 
 # The learning rates of a figure that no published script ran: the scripts' 0.005 and the

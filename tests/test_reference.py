@@ -1,6 +1,6 @@
-"""The shipped paper-profile references (reference/paper, and beside it reference/<name> for a
+"""The shipped references (reference/paper, reference/long, and reference/<profile>-<name> for a
 run with options, e.g. reference/paper-batch384): every experiment there is whole, says where
-and how long it ran, and holds what the current code trains for its paper profile and
+and how long it ran, and holds what the current code trains for its profile and
 options; a stale one names itself and the command that makes it again."""
 import importlib
 import json
@@ -23,9 +23,11 @@ CONTRACT = disk.SUMMARY_COLUMNS[:12]  # experiment ... status
 NOT_RESULTS = ("out_dir", "force", "options", "same_runs", "warm_start_c_given")
 
 
-def paper_settings(exp: str, options: dict | None = None) -> tuple[object, dict]:
+def paper_settings(exp: str, options: dict | None = None,
+                   profile: str = "paper") -> tuple[object, dict]:
   binary = importlib.import_module(f"experiments.{exp}").main
-  binary.parse([exp, "--profile=paper", *(f"--{k}={v}" for k, v in (options or {}).items())])
+  binary.parse([exp, f"--profile={profile}",
+                *(f"--{k}={v}" for k, v in (options or {}).items())])
   return binary, binary.resolve()
 
 
@@ -38,8 +40,9 @@ def test_a_shipped_reference_is_whole_and_says_where_it_ran(path):
   directory = os.path.join(REFERENCES, path)
   assert is_complete(directory), f"{directory}: a result file does not match its digest"
   config = disk.load_json(os.path.join(directory, "config.json"))
-  assert config["settings"]["profile"] == "paper"
-  assert path.startswith("paper-") == bool(config["settings"].get("options"))
+  name = path.split(os.sep)[0]  # <profile> or <profile>-<what its options change>
+  assert config["settings"]["profile"] == name.split("-")[0]
+  assert ("-" in name) == bool(config["settings"].get("options"))
   rows = disk.load_summary(os.path.join(directory, "summary.csv"))
   assert rows and set(CONTRACT) <= set(rows[0])
   env = config["environment"]
@@ -54,8 +57,9 @@ def test_a_shipped_reference_is_what_the_code_trains_now(path):
   name, exp = os.path.split(path)
   config = disk.load_json(os.path.join(REFERENCES, path, "config.json"))
   options = config["settings"].get("options") or {}
-  binary, settings = paper_settings(exp, options)
-  rerun = " ".join([f"python -m experiments.{exp} --profile=paper", *(
+  profile = config["settings"]["profile"]
+  binary, settings = paper_settings(exp, options, profile)
+  rerun = " ".join([f"python -m experiments.{exp} --profile={profile}", *(
       f"--{k}={v}" for k, v in options.items()), f"--out_dir=reference/{name}"])
   if binary.arms is None:  # a theorem: its settings are its configuration
     now = {k: v for k, v in settings.items() if k not in NOT_RESULTS}
