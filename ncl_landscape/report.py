@@ -534,7 +534,7 @@ def moving_line(res: Results) -> str:
 def still_rising(res: Results, verdict: str) -> str:
   """A note for a verdict that finds a failure while runs were still rising: it may be early."""
   flags = res.curves.get("convergence")
-  if flags is None or not ("fails" in verdict or verdict.startswith("not reproduced")):
+  if flags is None or not verdict.startswith(("not reproduced", "partly")):
     return ""
   slopes = np.array([float(r.get("slope_per_1000") or "nan") for r in res.rows])
   rising = int(((flags == "still_moving") & (slopes > 0)).sum())
@@ -556,9 +556,9 @@ def missed_line(res: Results) -> str:
     return ""
   warm = np.isfinite(missed)
   k = int((missed[warm] > 0).sum())
-  return (f"{k} of {warm.sum()} warm starts missed an atom (no row of W^o started nearest "
-          "to it; drawn dotted in the figure)" if k else
-          f"none of the {warm.sum()} warm starts missed an atom")
+  return (f"the warm starts of {k} of {warm.sum()} runs missed an atom (no row of W^o started "
+          "nearest to it; drawn dotted in the figure)" if k else
+          f"the warm start of none of the {warm.sum()} runs missed an atom")
 
 
 def load_results(directory: str) -> tuple[Results, dict] | None:
