@@ -73,7 +73,8 @@ def contrast(res):
     label = cell_label(k, varying)
     highs[label], lows[label], gaps[label] = c, n, paired(c, n)
     lines.append(f"| {label} | {n} | {c} | {gaps[label]} |")
-  if single_mask:
+  if single_mask:  # CL's own cells, each once (not once per NCL mask cell)
+    highs = {cell_label(k, varying - {"mask_prob"}): c for k, c in cl.items()}
     lines += ["", f"CL trained only at mask prob {next(iter(cl_masks)):g}: the as-run dependent "
               "masks draw D ~ Bernoulli(0.5) whatever the grid's mask probability, so that one "
               "CL cell per sparsity stands beside every NCL cell."]
