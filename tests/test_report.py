@@ -231,5 +231,5 @@ def test_report_sets_the_reference_beside_this_run(tmp_path):
 def test_a_single_cl_mask_cell_is_judged_once_not_once_per_ncl_cell():
   ncl = {(0.3, m, np.nan): (0.3, 0.4) for m in (0.25, 0.5, 0.75, 0.9)}
   verdict, _ = _judge(contrast, {"ncl": ncl, "cl": {(0.3, 0.5, np.nan): (0.3, 0.7)}})
-  assert "CL high (>= 0.8): fails in 1 of 1 cells (sparsity 0.3: 0.700)" in verdict
+  assert "CL high (>= 0.8): fails in 1 of 1 cells (all: 0.700)" in verdict
   assert "NCL low (< 0.6): holds in all 4 cells" in verdict
