@@ -664,8 +664,7 @@ def experiment_section(out_dir: str, experiment: str,
             *(["- Run with options the paper's claim is not stated for ("
                + ", ".join(f"--{k}={v}" for k, v in options.items())
                + "): the verdict judges the claim against this run as it is."] if options else []),
-            *[f"- Verdict{' at ' + j.label if j.label else ''}: **{j.verdict}**."
-              for j in judged]]
+            *[f"- Verdict{_at(j.label)}: **{j.verdict}**." for j in judged]]
   if reference is not None and settings.get("profile") == "paper" and not theory:
     lines.append(f"- Against the reference: {agreement(res, reference[0])}.")
   lines += [*([f"- Note: {claim.note}"] if claim.note else []), ""]
@@ -681,8 +680,12 @@ def _reference_lines(reference, judged: list[Judgement], reference_dir: str,
   res, config = reference
   return [f"- Reference: {provenance.run_caption(res.settings)}; shipped in "
           f"`{os.path.join(reference_dir, experiment)}`, run on {where_run(config)}.",
-          *[f"  - Reference verdict{' at ' + j.label if j.label else ''}: {j.verdict}."
-            for j in judged]]
+          *[f"  - Reference verdict{_at(j.label)}: {j.verdict}." for j in judged]]
+
+
+def _at(label: str) -> str:
+  """' at lr 0.005', ' without the 2 runs ...' or ''."""
+  return f" at {label}" if label.startswith("lr") else f" {label}" if label else ""
 
 
 def summary_table(rows: dict[str, dict], profile_note: str, reference: bool) -> list[str]:

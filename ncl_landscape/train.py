@@ -297,8 +297,12 @@ def make_trainer(cfg: RunConfig, method: Method | None = None) -> Trainer:
 
 
 def initial_atoms_missed(cfg: RunConfig, key: jax.Array, hyper: Hyper) -> jax.Array:
-  """metrics.atoms_missed of the run's readout map at initialisation (its own context and
+  """The atoms a warm start missed: with m <= d rows it takes the first m atoms, each once
+  (networks.warm_start_weight), so d - m; with m > d rows drawn with replacement,
+  metrics.atoms_missed of the run's readout map at initialisation (its own context and
   init, drawn again from its key)."""
+  if cfg.model.m <= cfg.data.d:
+    return jnp.asarray(cfg.data.d - cfg.model.m)
   method = make_method(cfg)
   ctx = run_context(cfg, key, hyper)
   params = make_run_fns(cfg, method).init(ctx, hyper).params
