@@ -33,18 +33,20 @@ figures: install
 	done; \
 	$(PY) -m experiments.report --out_dir=$(OUT)
 
-# The shipped references, reference/$(REFERENCE_PROFILE): paper (the paper's experiments) or
-# long (the atlas and the rescue map, 2000 epochs). Resumable (rerun to continue), then its
-# own REPORT.md. A finished experiment's chunks/ are not shipped: they are removed.
+# The shipped references, reference/$(REFERENCE_PROFILE): paper (the paper's experiments),
+# long (the atlas and the rescue map, 2000 epochs) or quick (the same two as `make figures`
+# trains them on a CPU: what the long profile is read against). Resumable (rerun to
+# continue), then its own REPORT.md. A finished experiment's chunks/ are not shipped.
 REFERENCE_PROFILE ?= paper
 reference: install
-	for e in $(if $(filter long,$(REFERENCE_PROFILE)),atlas rescue,$(EXPERIMENTS_PAPER)); do \
+	for e in $(if $(filter paper,$(REFERENCE_PROFILE)),$(EXPERIMENTS_PAPER),atlas rescue); do \
 	  $(PY) -m experiments.$$e --profile=$(REFERENCE_PROFILE) \
 	    --out_dir=reference/$(REFERENCE_PROFILE) || exit 1; \
 	  if [ -f reference/$(REFERENCE_PROFILE)/$$e/config.json ]; then \
 	    rm -rf reference/$(REFERENCE_PROFILE)/$$e/chunks; fi; \
 	done; \
-	$(PY) -m experiments.report --out_dir=reference/$(REFERENCE_PROFILE)
+	$(PY) -m experiments.report --out_dir=reference/$(REFERENCE_PROFILE) \
+	  $(if $(filter long,$(REFERENCE_PROFILE)),--reference_dirs=reference/quick)
 
 bench: install
 	$(PY) -m experiments.bench --out_dir=$(OUT)

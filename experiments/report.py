@@ -2,23 +2,25 @@
 
   python -m experiments.report --out_dir=results
   python -m experiments.report --out_dir=reference/paper   # the reference's own REPORT.md
+  python -m experiments.report --out_dir=reference/long --reference_dirs=reference/quick
 """
 from __future__ import annotations
 
 from absl import flags
 
 from experiments import cli
-from ncl_landscape.report import DEFAULT_REFERENCE, write_report
+from ncl_landscape.report import DEFAULT_REFERENCES, write_report
 
 flags.DEFINE_string("out_dir", "results", "Results directory holding one folder per experiment.")
-flags.DEFINE_string("reference_dir", DEFAULT_REFERENCE, "The paper-profile reference shown "
-                    "beside these results ('' for none; none either when it is out_dir).")
+flags.DEFINE_list("reference_dirs", list(DEFAULT_REFERENCES),
+                  "Shipped references set beside these results, each experiment beside the "
+                  "first that holds it ('' for none; out_dir itself is skipped).")
 FLAGS = flags.FLAGS
 
 
 def main(argv):
   del argv
-  print(f"wrote {write_report(FLAGS.out_dir, reference_dir=FLAGS.reference_dir or None)}")
+  print(f"wrote {write_report(FLAGS.out_dir, reference_dirs=tuple(FLAGS.reference_dirs))}")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from ncl_landscape import disk, methods, provenance, rescue
+from ncl_landscape import compare, disk, methods, provenance, rescue
 from ncl_landscape.atlas_plots import init_label as label
 from ncl_landscape.experiment import is_complete
 from ncl_landscape.verdicts import (DIGITS, Check, MissingArm, Stat, check, fmt, group_stats,
@@ -410,6 +410,8 @@ class Claim(NamedTuple):
   paper: str
   judge: Callable[[Results], tuple[str, list[str]]]
   note: str = ""  # what is known about a difference
+  # lines setting two runs of different training lengths side by side (compare.py)
+  beside: Callable[[compare.Run, compare.Run], list[str]] | None = None
 
 
 _WARM_NOTE = (
@@ -476,7 +478,8 @@ CLAIMS = {
                    "another) with the code's symmetric activation, no BN, independent masks, "
                    "Bernoulli latents (so `cl` here lacks the BN and dependent masks that make "
                    "Figure 2's CL succeed). Ranked by the random-start column; mean +- std over "
-                   "seeds and sparsities."),
+                   "seeds and sparsities.",
+                   lambda a, b: compare.atlas(a, b, RECOVERED)),
     "rescue": Claim("Rescue map: from how far a start each mechanism recovers (beyond the "
                     "paper)",
                     "not tested: the paper's positive results are single points (a predictor "
@@ -488,7 +491,9 @@ CLAIMS = {
                     "0.5); NCL, its normalised variants and the dimension-contrastive criteria "
                     "without BN, the predictor NCL, Simplified-SimSiam and CL with BN, CL with "
                     "the dependent masks it ran with. The start is measured per run: at m > d "
-                    "the warm start draws atoms with replacement, so an atom can be missed."),
+                    "the warm start draws atoms with replacement, so an atom can be missed.",
+                    lambda a, b: compare.rescue_borders(
+                        a, b, a.settings.get("recovered_at", rescue.RECOVERED_AT))),
 }
 
 
@@ -620,20 +625,39 @@ def agreement(res: Results, ref: Results) -> str:
           f"cells ({where})")
 
 
-def experiment_section(out_dir: str, experiment: str,
-                       reference_dir: str | None = None) -> tuple[list[str], dict]:
+NOT_SHIPPED = "not shipped"
+
+
+def find_reference(out_dir: str, experiment: str,
+                   reference_dirs: tuple[str, ...]) -> tuple[str, tuple[Results, dict]] | None:
+  """(directory, loaded results) of the first reference directory other than out_dir that
+  holds the finished experiment, else None."""
+  for directory in reference_dirs:
+    if os.path.abspath(directory) != os.path.abspath(out_dir):
+      loaded = load_results(os.path.join(directory, experiment))
+      if loaded is not None:
+        return directory, loaded
+  return None
+
+
+def _profile(settings: dict) -> str:
+  return settings.get("profile") or "?"
+
+
+def experiment_section(out_dir: str, experiment: str, reference_dirs: tuple[str, ...] = ()
+                       ) -> tuple[list[str], dict]:
   """The experiment's REPORT section, and its summary row: {'paper', 'reference', 'ours'}."""
   claim = CLAIMS[experiment]
   directory = os.path.join(out_dir, experiment)
   lines = [f"## {claim.title}", ""]
-  summary = {"paper": claim.paper, "reference": "", "ours": "not run"}
-  reference = None
-  if reference_dir and os.path.abspath(reference_dir) != os.path.abspath(out_dir):
-    reference = load_results(os.path.join(reference_dir, experiment))
-    summary["reference"] = "not shipped"
+  summary = {"paper": claim.paper, "reference": NOT_SHIPPED, "ours": "not run"}
+  found = find_reference(out_dir, experiment, reference_dirs)
+  reference_dir, reference = found if found else (None, None)
   if reference is not None:
     ref_judged = judgements(claim, reference[0])
-    summary["reference"] = verdict_words(ref_judged)
+    ref_profile = _profile(reference[0].settings)
+    summary["reference"] = verdict_words(ref_judged) + (
+        "" if ref_profile == "paper" else f" ({ref_profile} profile)")
   loaded = load_results(directory)
   if loaded is None:
     lines += [f"- Paper: {claim.paper}"]
@@ -642,7 +666,7 @@ def experiment_section(out_dir: str, experiment: str,
     return lines + ["- This run: not run (or incomplete): no finished results in "
                     f"`{directory}`.", ""], summary
   res, config = loaded
-  settings, theory = res.settings, res.theory
+  settings, theory, beside = res.settings, res.theory, []
   judged = judgements(claim, res)
   if settings.get("profile") == "smoke":
     judged = [Judgement("", "not judged: the smoke profile only checks that the pipeline runs",
@@ -665,12 +689,19 @@ def experiment_section(out_dir: str, experiment: str,
                + ", ".join(f"--{k}={v}" for k, v in options.items())
                + "): the verdict judges the claim against this run as it is."] if options else []),
             *[f"- Verdict{_at(j.label)}: **{j.verdict}**." for j in judged]]
-  if reference is not None and settings.get("profile") == "paper" and not theory:
-    lines.append(f"- Against the reference: {agreement(res, reference[0])}.")
+  if reference is not None and not theory and settings.get("profile") != "smoke":
+    ref = reference[0]
+    if _profile(settings) == _profile(ref.settings):
+      lines.append(f"- Against the reference: {agreement(res, ref)}.")
+    elif claim.beside is not None:
+      beside = claim.beside(compare.Run(res.rows, res.curves, settings),
+                            compare.Run(ref.rows, ref.curves, ref.settings))
   lines += [*([f"- Note: {claim.note}"] if claim.note else []), ""]
   for j in judged:
     if j.table:
       lines += ([f"{j.label}:", ""] if j.label else []) + j.table + [""]
+  if beside:
+    lines += ["With training length, this run beside the reference:", "", *beside, ""]
   lines += [f"![{experiment}]({experiment}/{experiment}.png)", ""]
   return lines, summary
 
@@ -678,7 +709,8 @@ def experiment_section(out_dir: str, experiment: str,
 def _reference_lines(reference, judged: list[Judgement], reference_dir: str,
                      experiment: str) -> list[str]:
   res, config = reference
-  return [f"- Reference: {provenance.run_caption(res.settings)}; shipped in "
+  return [f"- Reference ({_profile(res.settings)} profile): "
+          f"{provenance.run_caption(res.settings)}; shipped in "
           f"`{os.path.join(reference_dir, experiment)}`, run on {where_run(config)}.",
           *[f"  - Reference verdict{_at(j.label)}: {j.verdict}." for j in judged]]
 
@@ -691,7 +723,8 @@ def _at(label: str) -> str:
 def summary_table(rows: dict[str, dict], profile_note: str, reference: bool) -> list[str]:
   """REPORT's opening table: every experiment's claim, the reference's verdict (when there is
   one beside this run) and this run's."""
-  head = ["experiment", "the paper", *(["reference (paper profile)"] if reference else []),
+  head = ["experiment", "the paper", *(["reference (paper profile unless named)"]
+                                       if reference else []),
           "this run" + profile_note]
   lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
   for experiment, row in rows.items():
@@ -705,26 +738,33 @@ def _anchor(title: str) -> str:
   return "".join(c for c in title.lower().replace(" ", "-") if c.isalnum() or c in "-_")
 
 
-DEFAULT_REFERENCE = os.path.join(disk.REPO, "reference", "paper")
+# Where each experiment's reference is looked for, first match first: the paper's experiments
+# at the paper profile, then the surveys (atlas, rescue map) at the long profile.
+DEFAULT_REFERENCES = tuple(os.path.join(disk.REPO, "reference", profile)
+                           for profile in ("paper", "long"))
 
 
 def write_report(out_dir: str, experiments: list[str] | None = None,
-                 reference_dir: str | None = DEFAULT_REFERENCE) -> str:
-  """Writes out_dir/REPORT.md for the given (default: all known) experiments, beside the
-  shipped paper-profile reference (reference_dir; None or out_dir itself: none); returns its
-  path."""
+                 reference_dirs: tuple[str, ...] = DEFAULT_REFERENCES) -> str:
+  """Writes out_dir/REPORT.md for the given (default: all known) experiments, each beside
+  the first of reference_dirs (other than out_dir) that holds it; returns its path."""
   sections, summaries, profiles = [], {}, set()
   for experiment in experiments or list(CLAIMS):
-    lines, summaries[experiment] = experiment_section(out_dir, experiment, reference_dir)
+    lines, summaries[experiment] = experiment_section(out_dir, experiment, reference_dirs)
     sections += lines
     loaded = load_results(os.path.join(out_dir, experiment))
     if loaded is not None:
       profiles.add(loaded[1].get("settings", {}).get("profile"))
   profile_note = f" (profile {'/'.join(sorted(p for p in profiles if p))})" if profiles else ""
-  beside = bool(reference_dir) and os.path.abspath(reference_dir) != os.path.abspath(out_dir)
-  intro = ("Each section: what the paper reports, what the shipped paper-profile reference "
-           "(`reference/paper`, trained with the paper's epochs and seeds) shows, what this "
-           "run shows, and a verdict for each. " if beside else
+  beside = any(row["reference"] != NOT_SHIPPED for row in summaries.values())
+  inside = lambda d: os.path.abspath(d).startswith(disk.REPO + os.sep)
+  shipped = ", ".join(f"`{os.path.relpath(d, disk.REPO) if inside(d) else d}`"
+                      for d in reference_dirs if os.path.abspath(d) != os.path.abspath(out_dir))
+  intro = ("Each section: what the paper reports, what the reference beside this run shows "
+           f"(the first of {shipped} that holds the experiment; a profile other than the "
+           "paper's is named, and a survey's reference of another training length is set "
+           "beside this run conclusion by conclusion), what this run shows, and a verdict for "
+           "each. " if beside else
            "Each section: what the paper reports, what these runs show, and a verdict. ")
   rules = (f"A verdict tests each part of the claim in every cell (mean over seeds, shown and "
            f"tested to {DIGITS} digits): 'reproduced' when every part holds, 'partly' when the "

@@ -86,11 +86,11 @@ def borders(curves: dict, recovered_at: float = RECOVERED_AT) -> dict[tuple, Bor
   return out
 
 
-def _cell(b: Border) -> str:
+def border_text(b: Border) -> str:
   return "none" if b.initial is None else f"{b.initial:.2f} [{b.low:.2f}, {b.high:.2f}]"
 
 
-def _reach(b: Border) -> float:
+def reach(b: Border) -> float:
   """How far the border reaches, for ranking: lower is farther; never = 2."""
   return 2.0 if b.initial is None else b.initial
 
@@ -140,10 +140,10 @@ def _moves(found: dict, mechanisms: list[str], cells: list[tuple],
       a, b = (_rescuing(found.get((m, *key), NO_BORDER), recovered_at) for key in (first, last))
       if a is NO_BORDER and b is NO_BORDER:
         continue
-      text = f"{m} ({other}: {_cell(a)} -> {_cell(b)})"
-      if _reach(b) < _reach(a):
+      text = f"{m} ({other}: {border_text(a)} -> {border_text(b)})"
+      if reach(b) < reach(a):
         farther.append(text)
-      elif _reach(b) > _reach(a):
+      elif reach(b) > reach(a):
         nearer.append(text)
       else:
         same.append(f"{m} ({other})")
@@ -162,9 +162,9 @@ def summary(curves: dict, order: tuple[str, ...] = (),
   mechanisms = [m for m in order if m in mechanisms] + [m for m in mechanisms if m not in order]
   widths = sorted({w for _, w, _ in found})
   sparsities = sorted({s for _, _, s in found})
-  reach = {m: np.mean([_reach(b) for (k, _, _), b in found.items() if k == m])
-           for m in mechanisms}
-  ranked = sorted(mechanisms, key=reach.get)
+  mean_reach = {m: np.mean([reach(b) for (k, _, _), b in found.items() if k == m])
+                for m in mechanisms}
+  ranked = sorted(mechanisms, key=mean_reach.get)
   lines = [f"Border: the mean [seed range] initial minimum max-cosine of the farthest start "
            f"from which at least half the seeds end at >= {recovered_at:g}, every closer start "
            "rescued too; none: not even the closest start. Ranked by the mean border (none "
@@ -176,7 +176,7 @@ def summary(curves: dict, order: tuple[str, ...] = (),
            "|---|" + "---|" * (len(widths) * len(sparsities) + 2)]
   for m in ranked:
     up, runs = improved(curves, m)
-    lines.append(f"| {m} | " + " | ".join(_cell(found.get((m, w, s), NO_BORDER))
+    lines.append(f"| {m} | " + " | ".join(border_text(found.get((m, w, s), NO_BORDER))
                                          for w in widths for s in sparsities)
                  + f" | {up} / {runs} | {still_moving(curves, m)} |")
   rescues = {m: [(w, s) for (k, w, s), b in found.items()

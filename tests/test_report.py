@@ -215,16 +215,16 @@ def test_report_sets_the_reference_beside_this_run(tmp_path):
   ref, ours = tmp_path / "reference", tmp_path / "results"
   _saved(ref, _fig4_results({0.005: 0.72, 0.025: 0.4}), "paper")
   _saved(ours, _fig4_results({0.005: 0.73, 0.025: 0.41}), "paper")
-  text = open(write_report(str(ours), ["fig4"], reference_dir=str(ref))).read()
-  assert ("| experiment | the paper | reference (paper profile) | this run (profile paper) |"
+  text = open(write_report(str(ours), ["fig4"], reference_dirs=(str(ref),))).read()
+  assert ("| experiment | the paper | reference (paper profile unless named) | this run (profile paper) |"
           in text)
   assert "| lr 0.005: not reproduced; lr 0.025: reproduced | lr 0.005: not reproduced; " \
          "lr 0.025: reproduced |" in text
   assert "- Against the reference: agrees with the reference within seed noise in all 4" in text
   _saved(ours, _fig4_results({0.005: 0.73, 0.025: 0.6}), "paper")
-  text = open(write_report(str(ours), ["fig4"], reference_dir=str(ref))).read()
+  text = open(write_report(str(ours), ["fig4"], reference_dirs=(str(ref),))).read()
   assert "differs from the reference beyond seed noise in 2 of 4 cells" in text
-  own = open(write_report(str(ref), ["fig4"], reference_dir=str(ref))).read()
+  own = open(write_report(str(ref), ["fig4"], reference_dirs=(str(ref),))).read()
   assert "| experiment | the paper | this run (profile paper) |" in own
 
 

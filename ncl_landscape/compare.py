@@ -1,0 +1,120 @@
+"""Two runs of one survey (atlas, rescue map) at different training lengths, side by side:
+which of the shorter run's conclusions held with more training and which changed.
+
+A conclusion is what REPORT states per cell: an atlas method reaching the recovery
+threshold from a start (mean over seeds and sparsities), a rescue border (rescue.py). The
+convergence flags (convergence.py) say whether the cell's runs were still moving when
+each run stopped. Pure NumPy on saved results, so REPORT and the tests share it.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ncl_landscape import rescue
+from ncl_landscape.atlas_plots import init_label
+from ncl_landscape.verdicts import group_stats, shown
+
+
+class Run(NamedTuple):
+  """One side: its summary rows, curves and settings (report.Results's fields)."""
+  rows: list[dict]
+  curves: dict
+  settings: dict
+
+
+def name(run: Run) -> str:
+  """'quick (150 epochs)'."""
+  return f"{run.settings.get('profile', '?')} ({run.settings.get('epochs', '?')} epochs)"
+
+
+def _moving(rows: list[dict], keep) -> str:
+  """'k of n' ok rows among those kept that were still moving at the end; 'n/a' without
+  flags."""
+  flags = [r.get("convergence") for r in rows if keep(r) and r["status"] == "ok"]
+  return f"{flags.count('still_moving')} of {len(flags)}" if any(flags) else "n/a"
+
+
+def _ordered_pair(a: Run, b: Run) -> tuple[Run, Run]:
+  """(shorter, longer) by epochs."""
+  return (a, b) if float(a.settings.get("epochs", 0)) <= float(b.settings.get("epochs", 0)) \
+      else (b, a)
+
+
+def atlas(a: Run, b: Run, threshold: float) -> list[str]:
+  """Per method and start: the mean final minimum max-cosine of the shorter and the longer
+  run, the change, whether each reaches `threshold`, and how many runs were still moving;
+  then the conclusions that changed."""
+  short, long_ = _ordered_pair(a, b)
+  stats = [group_stats(r.rows, ("method", "warm_start_c"), "maxcos_min") for r in (short, long_)]
+  shared = [k for k in stats[1] if k in stats[0]]
+  order = sorted(shared, key=lambda k: (float(k[1]), -np.nan_to_num(stats[1][k].mean, nan=-1)))
+  reach = lambda st: "yes" if shown(st.mean) >= threshold else "no"
+  lines = [f"{name(short)} against {name(long_)}: the mean final minimum max-cosine over seeds "
+           f"and sparsities, whether it reaches {threshold:g}, and the ok runs still moving at "
+           "the end.", "",
+           f"| method | start | {name(short)} | {name(long_)} | change | reaches {threshold:g} "
+           "(short / long) | still moving (short / long) |", "|---" * 7 + "|"]
+  changed, held = [], 0
+  for key in order:
+    method, c = key
+    s, l = stats[0][key], stats[1][key]
+    same = lambda r: r["method"] == method and r["warm_start_c"] == c
+    lines.append(f"| {method} | {init_label(float(c))} | {s} | {l} | {l.mean - s.mean:+.3f} | "
+                 f"{reach(s)} / {reach(l)} | {_moving(short.rows, same)} / "
+                 f"{_moving(long_.rows, same)} |")
+    if reach(s) == reach(l):
+      held += 1
+    else:
+      changed.append(f"{method} from the {init_label(float(c))} start "
+                     f"({s.mean:.3f} -> {l.mean:.3f}, "
+                     f"{'now reaches' if reach(l) == 'yes' else 'no longer reaches'} it)")
+  lines += ["", f"- Held with training length: {held} of {len(order)} (method, start) "
+            f"conclusions about reaching {threshold:g}.",
+            "- Changed: " + ("; ".join(changed) or "none") + "."]
+  return lines
+
+
+def rescue_borders(a: Run, b: Run, threshold: float) -> list[str]:
+  """Per (mechanism, width, sparsity): the border of the shorter and the longer run and
+  whether the random start recovers in each; then the borders that moved."""
+  short, long_ = _ordered_pair(a, b)
+  found = [rescue.borders(r.curves, threshold) for r in (short, long_)]
+  cells = [k for k in found[1] if k in found[0]]
+  random = [{k: bool(rescue.random_rescues(r.curves, k[0], {k: f[k]}, threshold))
+             for k in cells} for r, f in zip((short, long_), found)]
+  lines = [f"{name(short)} against {name(long_)}: each cell's border (the mean [seed range] "
+           f"initial minimum max-cosine of the farthest start rescued to >= {threshold:g}, "
+           "none: not even the closest start) and whether the random start recovers.", "",
+           f"| mechanism | m | sparsity | border, {name(short)} | border, {name(long_)} | "
+           "random start recovers (short / long) | still moving (short / long) |",
+           "|---" * 7 + "|"]
+  farther, nearer, held = [], [], 0
+  yes = lambda v: "yes" if v else "no"
+  for key in cells:
+    mechanism, width, sparsity = key
+    s, l = found[0][key], found[1][key]
+    arm = rescue.arm_name(mechanism, width)
+    same = lambda r: r["method"] == arm and float(r["sparsity"]) == sparsity
+    lines.append(f"| {mechanism} | {width} | {sparsity:g} | {rescue.border_text(s)} | "
+                 f"{rescue.border_text(l)} | {yes(random[0][key])} / {yes(random[1][key])} | "
+                 f"{_moving(short.rows, same)} / {_moving(long_.rows, same)} |")
+    text = (f"{mechanism} at m = {width}, sparsity {sparsity:g} "
+            f"({rescue.border_text(s)} -> {rescue.border_text(l)})")
+    if s.c == l.c:
+      held += 1
+    elif rescue.reach(l) < rescue.reach(s):
+      farther.append(text)
+    else:
+      nearer.append(text)
+  lines += ["", f"- Held with training length: {held} of {len(cells)} borders (the same start "
+            "level).",
+            "- Reaches farther with more training: " + ("; ".join(farther) or "none") + ".",
+            "- Reaches less far with more training: " + ("; ".join(nearer) or "none") + ".",
+            "- Random start recovers at least half the seeds: "
+            + (", ".join(f"{m} m = {w} sparsity {s:g}" for (m, w, s) in cells
+                         if random[1][(m, w, s)]) or "nowhere") + f" after {name(long_)}; "
+            + (", ".join(f"{m} m = {w} sparsity {s:g}" for (m, w, s) in cells
+                         if random[0][(m, w, s)]) or "nowhere") + f" after {name(short)}."]
+  return lines
