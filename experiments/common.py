@@ -17,7 +17,7 @@ from experiments.cli import Binary, exit_with
 from ncl_landscape import plotting
 from ncl_landscape.config import DataConfig, RunConfig, TrainConfig
 from ncl_landscape.experiment import (Arm, Execution, ExistingResult, claim_directory,
-                                      run_experiment)
+                                      run_experiment, save_results)
 from ncl_landscape.hyper import Hyper
 from ncl_landscape.store import config_digest
 from ncl_landscape.sweep import Grid, make_grid
@@ -192,19 +192,26 @@ def experiment_main(experiment: str, profiles: dict, uses: tuple[str, ...], make
   return Binary(profiles, uses, lambda s: run(experiment, arms, s, plot), arms=arms)
 
 
-def theorem_main(experiment: str, profiles: dict, run_theorem) -> Binary:
-  """The binary of a theorem: run_theorem(settings) writes its own files into
-  out_dir/<experiment>, after the same overwrite check as a grid experiment."""
+def theorem_main(experiment: str, profiles: dict, run_theorem, plot) -> Binary:
+  """The binary of a theorem: after the same overwrite check as a grid experiment,
+  run_theorem(settings) -> (summary rows, curves, theory.csv rows), saved into
+  out_dir/<experiment> with the figure plot(curves, path) and the wall time ('total': compile
+  and run together, as the theorems' jitted maps mix them)."""
   def body(s):
     s = dict(s)
     force = s.pop("force", False)
+    directory = os.path.join(s["out_dir"], experiment)
     try:
-      done = claim_directory(os.path.join(s["out_dir"], experiment),
-                             config_digest({"settings": s}), force, s)
+      done = claim_directory(directory, config_digest({"settings": s}), force, s)
     except ExistingResult as e:
       exit_with(e)
     if done:
       logging.info("%s: complete for this configuration, skipped", experiment)
-    else:
-      run_theorem(s)
+      return
+    start = time.perf_counter()
+    rows, curves, table = run_theorem(s)
+    wall = {experiment: {"total": time.perf_counter() - start}}
+    save_results(directory, experiment, {"settings": s, "hash": config_digest({"settings": s}),
+                                         "wall_s": wall}, rows, curves, plot,
+                 {"theory.csv": table})
   return Binary(profiles, (), body, grid=False)

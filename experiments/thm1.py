@@ -10,7 +10,6 @@
 """
 from __future__ import annotations
 
-import os
 
 import jax
 import jax.numpy as jnp
@@ -18,8 +17,6 @@ import numpy as np
 from experiments import common
 from experiments.cli import FlagError, exit_with
 from ncl_landscape import theory
-from ncl_landscape.experiment import save_results
-from ncl_landscape.store import digest
 from ncl_landscape.plotting import figure_title, plt, save_figure
 from ncl_landscape.metrics import max_cosine
 
@@ -39,7 +36,7 @@ def descend(objective, W0, s):
   return jax.vmap(objective)(path), mc
 
 
-def run(s: dict) -> None:
+def run(s: dict) -> tuple[list[dict], dict, list[dict]]:
   if len(s["lr"]) != 1:
     exit_with(FlagError(f"--lr must be one number > 0 here (one descent step size); got "
                         f"{','.join(f'{v:g}' for v in s['lr'])}"))
@@ -100,9 +97,7 @@ def run(s: dict) -> None:
                 u_geq_maxcos_min=np.asarray(u_mc.min), u_geq_maxcos_median=np.asarray(u_mc.median),
                 u_geq_objective=np.asarray(u_values), d_alpha2=np.array(d_alpha2),
                 permutation_cl=np.array(perm_value))
-  save_results(os.path.join(s["out_dir"], "thm1"), "thm1",
-               {"settings": s, "hash": digest({"settings": s})}, rows, arrays,
-               plot, {"theory.csv": table})
+  return rows, arrays, table
 
 
 def plot(curves, path):
@@ -133,7 +128,7 @@ def plot(curves, path):
   save_figure(fig, path)
 
 
-main = common.theorem_main("thm1", PROFILES, run)
+main = common.theorem_main("thm1", PROFILES, run, plot)
 
 
 if __name__ == "__main__":

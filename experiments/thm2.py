@@ -10,15 +10,12 @@ span{W^o_0 M, W^t_0 M} (Remark 5).
 from __future__ import annotations
 
 import math
-import os
 
 import jax
 import numpy as np
 from experiments import common
 from ncl_landscape import theory
 from ncl_landscape.data import make_dictionary
-from ncl_landscape.experiment import save_results
-from ncl_landscape.store import digest
 from ncl_landscape.plotting import figure_title, plt, save_figure
 from ncl_landscape.metrics import max_cosine
 
@@ -40,7 +37,7 @@ def rel_error(measured, predicted):
   return np.linalg.norm(measured - predicted, axis=(1, 2)) / np.linalg.norm(measured, axis=(1, 2))
 
 
-def run(s: dict) -> None:
+def run(s: dict) -> tuple[list[dict], dict, list[dict]]:
   p, d, m, T = s["p"], s["d"], s["m"], s["epochs"]
   s0 = math.sqrt(math.log(d)) / d
   c = np.full(T, theory.theorem2_step_size(ALPHA, KAPPA, s0, ETA))
@@ -93,9 +90,7 @@ def run(s: dict) -> None:
   arrays.update(epochs=np.arange(T + 1), C1=exact[0], C2=exact[1], C2_printed=printed[1],
                 method=np.array([r["method"] for r in rows]),
                 status=np.array([r["status"] for r in rows]))
-  save_results(os.path.join(s["out_dir"], "thm2"), "thm2",
-               {"settings": s, "hash": digest({"settings": s})}, rows, arrays, plot,
-               {"theory.csv": table})
+  return rows, arrays, table
 
 
 def plot(curves, path):
@@ -121,7 +116,7 @@ def plot(curves, path):
   save_figure(fig, path)
 
 
-main = common.theorem_main("thm2", PROFILES, run)
+main = common.theorem_main("thm2", PROFILES, run, plot)
 
 
 if __name__ == "__main__":

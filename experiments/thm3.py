@@ -10,14 +10,11 @@ against that floor, from round 0 (the initialisation) on.
 """
 from __future__ import annotations
 
-import os
 
 import jax
 import numpy as np
 from experiments import common
 from ncl_landscape import theory
-from ncl_landscape.experiment import save_results
-from ncl_landscape.store import digest
 from ncl_landscape.plotting import figure_title, plt, save_figure
 from ncl_landscape.metrics import max_cosine, within_bound
 
@@ -44,7 +41,7 @@ def noise_floor(dist: np.ndarray) -> float:
   return float(tail.mean() + 3 * tail.std())
 
 
-def run(s: dict) -> None:
+def run(s: dict) -> tuple[list[dict], dict, list[dict]]:
   d = s["d"]
   noise = 0.0  # Assumption 3 (noise below the warm-start error) holds for s0 = 0
   rows, dist, outs = [], [], {}
@@ -83,9 +80,7 @@ def run(s: dict) -> None:
   arrays = {"dist": np.concatenate(dist), "epochs": np.arange(s["epochs"] + 1),
             "method": np.array([r["method"] for r in rows]),
             "status": np.array([r["status"] for r in rows]), "noise_floor": np.array(floor)}
-  save_results(os.path.join(s["out_dir"], "thm3"), "thm3",
-               {"settings": s, "hash": digest({"settings": s})}, rows, arrays, plot,
-               {"theory.csv": table})
+  return rows, arrays, table
 
 
 def plot(curves, path):
@@ -106,7 +101,7 @@ def plot(curves, path):
   save_figure(fig, path)
 
 
-main = common.theorem_main("thm3", PROFILES, run)
+main = common.theorem_main("thm3", PROFILES, run, plot)
 
 
 if __name__ == "__main__":

@@ -523,6 +523,11 @@ def judgements(claim: Claim, res: Results) -> list[Judgement]:
   return out
 
 
+def _slopes(res: Results) -> np.ndarray:
+  """Each run's slope_per_1000 (NaN where the run has none)."""
+  return np.array([float(r.get("slope_per_1000") or "nan") for r in res.rows])
+
+
 def moving_line(res: Results) -> str:
   """How many ok runs were still moving at the end (convergence.py); '' without the flag."""
   flags = res.curves.get("convergence")
@@ -530,7 +535,7 @@ def moving_line(res: Results) -> str:
     return ""
   ok = flags != ""
   moving = flags == "still_moving"
-  slopes = np.array([float(r.get("slope_per_1000") or "nan") for r in res.rows])[moving]
+  slopes = _slopes(res)[moving]
   return (f"{moving.sum()} of {ok.sum()} ok runs were still moving over the last tenth of "
           "their epochs" + (f" (minimum max-cosine slope {np.nanmin(slopes):+.4f} to "
                             f"{np.nanmax(slopes):+.4f} per 1000 epochs)" if moving.any() else
@@ -542,8 +547,7 @@ def still_rising(res: Results, verdict: str) -> str:
   flags = res.curves.get("convergence")
   if flags is None or not verdict.startswith(("not reproduced", "partly")):
     return ""
-  slopes = np.array([float(r.get("slope_per_1000") or "nan") for r in res.rows])
-  rising = int(((flags == "still_moving") & (slopes > 0)).sum())
+  rising = int(((flags == "still_moving") & (_slopes(res) > 0)).sum())
   return (f"; {rising} of {(flags != '').sum()} ok runs were still rising at the end, so a "
           "failure there may be one of training length" if rising else "")
 
@@ -597,7 +601,9 @@ def where_run(config: dict) -> str:
         f" ({env.get('devices', ['?'])[0]})"
   walls = config.get("wall_s", {})
   if walls:
-    where += f", {sum(w['compile'] + w['train'] for w in walls.values()) / 60:.0f} min"
+    seconds = sum(w.get("total", w.get("compile", 0) + w.get("train", 0))
+                  for w in walls.values())
+    where += f", {seconds / 60:.0f} min" if seconds >= 60 else f", {seconds:.0f} s"
   return where
 
 
