@@ -9,8 +9,9 @@ Every method of docs/methods.md (the paper's and the related families') x sparsi
 with the code's symmetric activation, no BN, independent masks, the paper's Bernoulli
 latents (so every sparsity is a different data set). The initialisation is traced
 (ModelConfig.init 'swept', warm_start_c = 0 for the random start), so each method trains
-its whole grid in one compiled call. Writes the heatmap atlas.png (methods x sparsity, colour the mean minimum max-cosine,
-letters for collapse and divergence) and atlas_curves.png (small multiples).
+its whole grid in one compiled call. Writes the heatmap atlas.png (methods x sparsity,
+colour the mean minimum max-cosine, letters for collapse and divergence) and
+atlas_curves.png (small multiples).
 """
 from __future__ import annotations
 

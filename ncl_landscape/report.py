@@ -498,7 +498,7 @@ CLAIMS = {
 
 
 class Judgement(NamedTuple):
-  label: str  # which runs: '' for all, e.g. 'lr 0.005', 'lr 0.005, without 1 run that missed an atom'
+  label: str  # which runs: '' for all, e.g. 'lr 0.005, without 1 run that missed an atom'
   verdict: str
   table: list[str]
 

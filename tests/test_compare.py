@@ -28,7 +28,8 @@ def test_atlas_names_the_conclusions_that_changed_with_training_length():
     text = "\n".join(compare.atlas(a, b, 0.8))
     assert "Held with training length: 3 of 4 (method, start) conclusions" in text
     assert "- Changed: byol from the warm c = 1 start (0.700 -> 0.900, now reaches it)." in text
-    assert "| byol | warm c = 1 | 0.700 +- 0.000 | 0.900 +- 0.000 | +0.200 | no / yes | 4 of 4 / 0 of 4 |" in text
+    assert ("| byol | warm c = 1 | 0.700 +- 0.000 | 0.900 +- 0.000 | +0.200 | no / yes | "
+            "4 of 4 / 0 of 4 |") in text
     assert text.startswith("quick (150 epochs) against long (2000 epochs)")
 
 
