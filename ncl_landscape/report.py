@@ -506,20 +506,22 @@ class Judgement(NamedTuple):
 def judgements(claim: Claim, res: Results) -> list[Judgement]:
   """The claim judged on every learning rate of the results on its own (a figure no script
   ran trains two), and for a warm start also without the runs whose start missed an atom."""
-  res = without_repeats(res)
+  # res holds every run, as loaded: split by lr first, then count each run once per part
   lrs = np.unique(res.curves["lr"]) if "lr" in res.curves else np.array([])
   parts = ([(f"lr {lr:g}", subset(res, np.isclose(res.curves["lr"], lr))) for lr in lrs]
            if len(lrs) > 1 else [("", res)])
   out = []
-  for label, part in parts:
+  for label, every in parts:
+    part = without_repeats(every)
     verdict, table = _judge(claim, part)
     out.append(Judgement(label, verdict + still_rising(part, verdict), table))
     missed = part.curves.get("atoms_missed")
     if missed is not None and np.nan_to_num(missed).any():
       k = int((missed > 0).sum())
       without = f"without the {k} run{'s' if k > 1 else ''} whose start missed an atom"
+      hit = ~(np.nan_to_num(every.curves["atoms_missed"]) > 0)
       out.append(Judgement(", ".join(filter(None, [label, without])),
-                           *_judge(claim, subset(part, ~(missed > 0)))))
+                           *_judge(claim, without_repeats(subset(every, hit)))))
   return out
 
 
