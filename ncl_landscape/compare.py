@@ -82,8 +82,8 @@ def rescue_borders(a: Run, b: Run, threshold: float) -> list[str]:
   short, long_ = _ordered_pair(a, b)
   found = [rescue.borders(r.curves, threshold) for r in (short, long_)]
   cells = [k for k in found[1] if k in found[0]]
-  random = [{k: bool(rescue.random_rescues(r.curves, k[0], {k: f[k]}, threshold))
-             for k in cells} for r, f in zip((short, long_), found)]
+  random = [{k: rescue.random_recovers(r.curves, *k, threshold) for k in cells}
+            for r in (short, long_)]
   lines = [f"{name(short)} against {name(long_)}: each cell's border (the mean [seed range] "
            f"initial minimum max-cosine of the farthest start rescued to >= {threshold:g}, "
            "none: not even the closest start) and whether the random start recovers.", "",

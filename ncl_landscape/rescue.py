@@ -107,17 +107,19 @@ def improved(curves: dict, mechanism: str) -> tuple[int, int]:
   return int(np.sum(curves["maxcos_min"][sel, -1] > curves["maxcos_min"][sel, 0])), int(sel.sum())
 
 
+def random_recovers(curves: dict, mechanism: str, width: int, sparsity: float,
+                    recovered_at: float) -> bool:
+  """Whether the cell's random start (c = 0) recovers at least HALF of its ok seeds."""
+  random = [lv for lv in levels(curves, mechanism, width, sparsity, recovered_at) if lv.c == 0]
+  return bool(random) and random[0].recovered >= HALF
+
+
 def random_rescues(curves: dict, mechanism: str, found: dict,
                    recovered_at: float) -> list[tuple[int, float]]:
-  """The (width, sparsity) cells of a mechanism whose random start (c = 0) recovers at least
-  HALF of its ok seeds, whether or not the border reaches it."""
-  out = []
-  for (m, width, sparsity) in found:
-    if m == mechanism:
-      random = [lv for lv in levels(curves, m, width, sparsity, recovered_at) if lv.c == 0]
-      if random and random[0].recovered >= HALF:
-        out.append((width, sparsity))
-  return out
+  """The (width, sparsity) cells of a mechanism whose random start recovers
+  (random_recovers), whether or not the border reaches it."""
+  return [(width, sparsity) for (m, width, sparsity) in found
+          if m == mechanism and random_recovers(curves, m, width, sparsity, recovered_at)]
 
 
 def still_moving(curves: dict, mechanism: str) -> str:
