@@ -8,23 +8,15 @@ each run stopped. Pure NumPy on saved results, so REPORT and the tests share it.
 """
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
 from ncl_landscape import rescue
 from ncl_landscape.atlas_plots import init_label
+from ncl_landscape.results import Results
 from ncl_landscape.verdicts import group_stats, shown
 
 
-class Run(NamedTuple):
-  """One side: its summary rows, curves and settings (report.Results's fields)."""
-  rows: list[dict]
-  curves: dict
-  settings: dict
-
-
-def name(run: Run) -> str:
+def name(run: Results) -> str:
   """'quick (150 epochs)'."""
   return f"{run.settings.get('profile', '?')} ({run.settings.get('epochs', '?')} epochs)"
 
@@ -36,13 +28,13 @@ def _moving(rows: list[dict], keep) -> str:
   return f"{flags.count('still_moving')} of {len(flags)}" if any(flags) else "n/a"
 
 
-def _ordered_pair(a: Run, b: Run) -> tuple[Run, Run]:
+def _ordered_pair(a: Results, b: Results) -> tuple[Results, Results]:
   """(shorter, longer) by epochs."""
   return (a, b) if float(a.settings.get("epochs", 0)) <= float(b.settings.get("epochs", 0)) \
       else (b, a)
 
 
-def atlas(a: Run, b: Run, threshold: float) -> list[str]:
+def atlas(a: Results, b: Results, threshold: float) -> list[str]:
   """Per method and start: the mean final minimum max-cosine of the shorter and the longer
   run, the change, whether each reaches `threshold`, and how many runs were still moving;
   then the conclusions that changed."""
@@ -76,7 +68,7 @@ def atlas(a: Run, b: Run, threshold: float) -> list[str]:
   return lines
 
 
-def rescue_borders(a: Run, b: Run, threshold: float) -> list[str]:
+def rescue_borders(a: Results, b: Results, threshold: float) -> list[str]:
   """Per (mechanism, width, sparsity): the border of the shorter and the longer run and
   whether the random start recovers in each; then the borders that moved."""
   short, long_ = _ordered_pair(a, b)

@@ -12,9 +12,9 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from ncl_landscape import compare, disk, methods, provenance, rescue
+from ncl_landscape import compare, disk, methods, provenance, rescue, results
 from ncl_landscape.atlas_plots import init_label as label
-from ncl_landscape.experiment import is_complete
+from ncl_landscape.results import Results, subset, without_repeats
 from ncl_landscape.verdicts import (DIGITS, Check, MissingArm, Stat, check, fmt, group_stats,
                                     overall, paired, shown, stat, verdict_text)
 
@@ -244,33 +244,6 @@ TABLE1_MODELS = {"simplified_simclr": "simplified_simclr",  # our arm -> the pap
                  "simplified_simsiam_enc_pred": "simplified_simsiam"}
 
 
-class Results(NamedTuple):
-  rows: list[dict]  # summary.csv (at the figures' mask probability)
-  curves: dict  # curves.npz
-  theory: list[dict]  # theory.csv, for the theorem binaries
-  settings: dict = {}  # config.json's settings
-  all_rows: list[dict] | None = None  # every row, sparsities of the same runs included
-
-
-def subset(res: Results, keep: np.ndarray) -> Results:
-  """The runs where keep [R] holds, in the rows and in every per-run curve."""
-  runs = len(res.rows)
-  curves = {k: v[keep] if k != "epochs" and np.ndim(v) and len(v) == runs else v
-            for k, v in res.curves.items()}
-  return res._replace(rows=[r for r, k in zip(res.rows, keep) if k], curves=curves)
-
-
-def without_repeats(res: Results) -> Results:
-  """Each run once: the sparsities that draw the same runs as an earlier one (settings'
-  same_runs, e.g. 0.2 beside 0.1 with fixed-count latents at d = 10) are left out, so no
-  verdict counts a cell twice; all_rows keeps them."""
-  repeats = [s for group in res.settings.get("same_runs") or () for s in group[1:]]
-  if not repeats or "sparsity" not in res.curves:
-    return res._replace(all_rows=res.all_rows or res.rows)
-  keep = ~np.isclose(res.curves["sparsity"][:, None], np.asarray(repeats)[None]).any(1)
-  return subset(res, keep)._replace(all_rows=res.rows)
-
-
 def theory_table(res: Results) -> list[str]:
   columns = list(res.theory[0]) if res.theory else []
   lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
@@ -411,7 +384,7 @@ class Claim(NamedTuple):
   judge: Callable[[Results], tuple[str, list[str]]]
   note: str = ""  # what is known about a difference
   # lines setting two runs of different training lengths side by side (compare.py)
-  beside: Callable[[compare.Run, compare.Run], list[str]] | None = None
+  beside: Callable[[Results, Results], list[str]] | None = None
 
 
 _WARM_NOTE = (
@@ -573,19 +546,6 @@ def missed_line(res: Results) -> str:
           f"the warm start of none of the {warm.sum()} runs missed an atom")
 
 
-def load_results(directory: str) -> tuple[Results, dict] | None:
-  """(Results, config.json) of a complete experiment, else None."""
-  if not is_complete(directory):
-    return None
-  config = disk.load_json(os.path.join(directory, "config.json"))
-  theory_path = os.path.join(directory, "theory.csv")
-  res = Results(disk.load_summary(os.path.join(directory, "summary.csv")),
-                disk.load_curves(os.path.join(directory, "curves.npz")),
-                disk.load_summary(theory_path) if os.path.exists(theory_path) else [],
-                config.get("settings", {}))
-  return res, config
-
-
 def verdict_words(judged: list[Judgement]) -> str:
   """The verdicts' first words, e.g. 'lr 0.005: partly; lr 0.025: reproduced'."""
   word = lambda v: v.split(":")[0] if not v.startswith("not judged") else "not judged"
@@ -642,7 +602,7 @@ def find_reference(out_dir: str, experiment: str,
   holds the finished experiment, else None."""
   for directory in reference_dirs:
     if os.path.abspath(directory) != os.path.abspath(out_dir):
-      loaded = load_results(os.path.join(directory, experiment))
+      loaded = results.load(os.path.join(directory, experiment))
       if loaded is not None:
         return directory, loaded
   return None
@@ -666,7 +626,7 @@ def experiment_section(out_dir: str, experiment: str, reference_dirs: tuple[str,
     ref_profile = _profile(reference[0].settings)
     summary["reference"] = verdict_words(ref_judged) + (
         "" if ref_profile == "paper" else f" ({ref_profile} profile)")
-  loaded = load_results(directory)
+  loaded = results.load(directory)
   if loaded is None:
     lines += [f"- Paper: {claim.paper}"]
     if reference is not None:
@@ -702,8 +662,7 @@ def experiment_section(out_dir: str, experiment: str, reference_dirs: tuple[str,
     if _profile(settings) == _profile(ref.settings):
       lines.append(f"- Against the reference: {agreement(res, ref)}.")
     elif claim.beside is not None:
-      beside = claim.beside(compare.Run(res.rows, res.curves, settings),
-                            compare.Run(ref.rows, ref.curves, ref.settings))
+      beside = claim.beside(res, ref)
   lines += [*([f"- Note: {claim.note}"] if claim.note else []), ""]
   for j in judged:
     if j.table:
@@ -760,7 +719,7 @@ def write_report(out_dir: str, experiments: list[str] | None = None,
   for experiment in experiments or list(CLAIMS):
     lines, summaries[experiment] = experiment_section(out_dir, experiment, reference_dirs)
     sections += lines
-    loaded = load_results(os.path.join(out_dir, experiment))
+    loaded = results.load(os.path.join(out_dir, experiment))
     if loaded is not None:
       profiles.add(loaded[1].get("settings", {}).get("profile"))
   profile_note = f" (profile {'/'.join(sorted(p for p in profiles if p))})" if profiles else ""

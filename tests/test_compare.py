@@ -6,17 +6,18 @@ import numpy as np
 from ncl_landscape import compare
 from ncl_landscape.experiment import save_results
 from ncl_landscape.report import write_report
+from ncl_landscape.results import Results
 from test_rescue import _curves as rescue_curves
 
 
-def _atlas_run(ends: dict, epochs: int, moving=()) -> compare.Run:
+def _atlas_run(ends: dict, epochs: int, moving=()) -> Results:
   """ends: (method, c) -> final minimum max-cosine of both seeds at both sparsities."""
   rows = [{"method": m, "warm_start_c": str(c), "sparsity": str(s), "seed": str(seed),
            "status": "ok", "maxcos_min": str(end),
            "convergence": "still_moving" if (m, c) in moving else "converged"}
           for (m, c), end in ends.items() for s in (0.1, 0.3) for seed in (0, 1)]
   profile = "quick" if epochs < 1000 else "long"
-  return compare.Run(rows, {}, {"profile": profile, "epochs": epochs})
+  return Results(rows, {}, [], {"profile": profile, "epochs": epochs})
 
 
 def test_atlas_names_the_conclusions_that_changed_with_training_length():
@@ -42,10 +43,10 @@ def _rescue_curves(finals: dict) -> dict:
 
 
 def test_rescue_names_a_border_that_moved_and_a_random_start_that_now_recovers():
-  quick = compare.Run([], _rescue_curves({0.0: 0.3, 1.0: 0.6, 2.0: 0.95}),
-                      {"profile": "quick", "epochs": 150})
-  long_ = compare.Run([], _rescue_curves({0.0: 0.85, 1.0: 0.9, 2.0: 0.95}),
-                      {"profile": "long", "epochs": 2000})
+  quick = Results([], _rescue_curves({0.0: 0.3, 1.0: 0.6, 2.0: 0.95}), [],
+                  {"profile": "quick", "epochs": 150})
+  long_ = Results([], _rescue_curves({0.0: 0.85, 1.0: 0.9, 2.0: 0.95}), [],
+                  {"profile": "long", "epochs": 2000})
   text = "\n".join(compare.rescue_borders(long_, quick, 0.8))
   assert "Held with training length: 0 of 1 borders" in text
   assert ("Reaches farther with more training: ncl_pred at m = 10, sparsity 0.1 "
@@ -58,7 +59,7 @@ def test_rescue_names_a_border_that_moved_and_a_random_start_that_now_recovers()
 
 
 def test_report_sets_a_reference_of_another_profile_beside_this_run(tmp_path):
-  def save(directory, run: compare.Run):
+  def save(directory, run: Results):
     rows = [{"experiment": "atlas", "epochs": run.settings["epochs"], "final_loss": 0.0,
              "mask_prob": 0.5, "effective_rank": 0.5, "collapse_complete": 0,
              "collapse_dimensional": 0, **r} for r in run.rows]

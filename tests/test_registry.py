@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ncl_landscape import disk, methods, report
+from ncl_landscape import disk, methods, report, results
 from ncl_landscape.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from ncl_landscape.encoders import make_encoder
 from ncl_landscape.experiment import Arm, load_run, run_experiment
@@ -97,7 +97,7 @@ def test_a_criterion_registered_at_run_time_trains_saves_and_reports(toy_method,
   run = load_run(str(directory), 3)
   assert np.isclose(max_cosine(jnp.asarray(run["online/W"]), jnp.asarray(run["M"])).min,
                     float(rows[3]["maxcos_min"]), atol=1e-5)
-  res = report.Results(disk.load_summary(str(directory / "summary.csv")), curves, [])
+  res = results.Results(disk.load_summary(str(directory / "summary.csv")), curves, [])
   _, lines = report.atlas(res)
   assert any(line.startswith("| toy |") for line in lines)
   assert any(line.startswith("| toy-family |") for line in lines)

@@ -5,8 +5,9 @@ import pytest
 
 from ncl_landscape import provenance
 from ncl_landscape.experiment import save_results
-from ncl_landscape.report import (CLAIMS, HIGH, LOW, Results, atlas, contrast, falls, judgements,
-                                  rises, rises_from, stays_low, table1, write_report)
+from ncl_landscape.report import (CLAIMS, HIGH, LOW, atlas, contrast, falls, judgements, rises,
+                                  rises_from, stays_low, table1, write_report)
+from ncl_landscape.results import Results
 from ncl_landscape.verdicts import MissingArm, check, stat
 
 SEEDS = 3
