@@ -51,15 +51,19 @@ def file_digest(path: str) -> str:
     return hashlib.sha256(f.read()).hexdigest()
 
 
+CODE_PATHS = ("ncl_landscape", "experiments", "pyproject.toml")
+
+
 def code_commit() -> dict:
-  """The git commit the package was run from and whether tracked files differed from it
-  ({} outside a git checkout)."""
+  """The git commit the package was run from and whether its code (CODE_PATHS) differed from
+  it; results written into a tracked folder (reference/) do not count ({} outside a git
+  checkout)."""
   def git(*args):
     return subprocess.run(["git", "-C", REPO, *args], capture_output=True, text=True,
                           timeout=30, check=True).stdout.strip()
   try:
     return {"commit": git("rev-parse", "HEAD"),
-            "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
+            "dirty": bool(git("status", "--porcelain", "--untracked-files=no", "--", *CODE_PATHS))}
   except (OSError, subprocess.SubprocessError):
     return {}
 

@@ -289,3 +289,20 @@ def test_every_panel_of_a_figure_holds_a_line(smoke_results, exp, monkeypatch):
   for ax in fig.axes:
     assert any(np.isfinite(line.get_ydata()).any() for line in ax.get_lines()), \
         f"{exp}: an empty panel ({ax.get_title()})"
+
+
+def test_provenance_calls_the_code_dirty_not_the_results_written_beside_it(tmp_path, monkeypatch):
+  git = lambda *args: subprocess.run(["git", "-C", str(tmp_path), *args], check=True,
+                                     capture_output=True)
+  for path in ("ncl_landscape/losses.py", "reference/long/summary.csv"):
+    (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / path).write_text("0\n")
+  git("init", "-q")
+  git("add", ".")
+  git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "c")
+  monkeypatch.setattr(disk, "REPO", str(tmp_path))
+  assert disk.code_commit()["dirty"] is False
+  (tmp_path / "reference/long/summary.csv").write_text("1\n")
+  assert disk.code_commit()["dirty"] is False  # a run writing its reference
+  (tmp_path / "ncl_landscape/losses.py").write_text("1\n")
+  assert disk.code_commit()["dirty"] is True
