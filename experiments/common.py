@@ -2,6 +2,7 @@
 the run with its interrupt handling."""
 from __future__ import annotations
 
+import functools
 import logging as py_logging
 import os
 import socket
@@ -184,12 +185,14 @@ def run(experiment: str, make_arms, s: dict, plot) -> list[dict]:
 
 
 def experiment_main(experiment: str, profiles: dict, uses: tuple[str, ...], make_arms,
-                    plot) -> Binary:
+                    plot, plot_settings: tuple[str, ...] = ()) -> Binary:
   """The binary of a grid experiment: settings from flags, arms (with the text's choices the
-  flags gave; Binary.arms), one run, files saved."""
+  flags gave; Binary.arms), one run, files saved; plot(curves, path, **the plot_settings)."""
   def arms(s):
     return [arm._replace(cfg=text_choices(s, arm.cfg)) for arm in make_arms(s)]
-  return Binary(profiles, uses, lambda s: run(experiment, arms, s, plot), arms=arms)
+  def body(s):
+    run(experiment, arms, s, functools.partial(plot, **{k: s[k] for k in plot_settings}))
+  return Binary(profiles, uses, body, arms=arms)
 
 
 def theorem_main(experiment: str, profiles: dict, run_theorem, plot) -> Binary:

@@ -18,8 +18,6 @@ Writes rescue.png (the map, one panel per sparsity and width) and rescue_scatter
 """
 from __future__ import annotations
 
-import functools
-
 from experiments import common
 from ncl_landscape import rescue_plots
 from ncl_landscape.experiment import Arm
@@ -64,12 +62,8 @@ def make_arms(s: dict) -> list[Arm]:
   return arms
 
 
-def run(s: dict) -> None:
-  common.run("rescue", make_arms, s,
-             functools.partial(rescue_plots.plot_rescue, recovered_at=s["recovered_at"]))
-
-
-main = common.Binary(PROFILES, USES, run)
+main = common.experiment_main("rescue", PROFILES, USES, make_arms, rescue_plots.plot_rescue,
+                              plot_settings=("recovered_at",))
 
 
 if __name__ == "__main__":

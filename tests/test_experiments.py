@@ -306,3 +306,11 @@ def test_provenance_calls_the_code_dirty_not_the_results_written_beside_it(tmp_p
   assert disk.code_commit()["dirty"] is False  # a run writing its reference
   (tmp_path / "ncl_landscape/losses.py").write_text("1\n")
   assert disk.code_commit()["dirty"] is True
+
+
+@pytest.mark.parametrize("exp", [e for e in EXPERIMENTS if e not in THEOREMS])
+def test_every_grid_binary_trains_the_text_choices_its_flags_give(exp):
+  binary = importlib.import_module(f"experiments.{exp}").main
+  binary.parse([exp, "--profile=smoke", "--batch_size=384"])
+  arms = binary.arms(binary.resolve())
+  assert arms and {a.cfg.train.batch_size for a in arms} == {384}
