@@ -93,10 +93,13 @@ WEIGHTS = "weights.npz"
 def is_complete(directory: str, expected_hash: str | None = None) -> bool:
   """True iff directory holds a finished experiment (of that hash, when given) whose
   result files (summary.csv, curves.npz and those config.json lists) still have the
-  digests config.json recorded."""
+  digests config.json recorded. weights.npz, which no verdict reads, may be absent (the
+  surveys' shipped references leave it out for its size); present, it must match too."""
   try:
     config = disk.load_json(os.path.join(directory, "config.json"))
-    recorded = config.get("files", {})
+    recorded = dict(config.get("files", {}))
+    if not os.path.exists(os.path.join(directory, WEIGHTS)):
+      recorded.pop(WEIGHTS, None)
     files = {name: disk.file_digest(os.path.join(directory, name))
              for name in set(RESULT_FILES) | set(recorded)}
   except (OSError, ValueError):

@@ -142,6 +142,11 @@ def test_truncated_files_are_recomputed_not_read(tmp_path):
   assert store.load_chunk(str(d), "ncl", 0, manifest["ncl"]["hash"]) is None
   again = _tiny_experiment(tmp_path)
   assert (d / "summary.csv").read_bytes() == summary and is_complete(str(d))
+  weights = (d / "weights.npz").read_bytes()
+  (d / "weights.npz").write_bytes(weights[:100])
+  assert not is_complete(str(d))  # a damaged weights file is caught ...
+  (d / "weights.npz").unlink()
+  assert is_complete(str(d))  # ... a left-out one is not a damaged result
   assert [r["maxcos_min"] for r in again] == [r["maxcos_min"] for r in rows]
 
 
