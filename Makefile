@@ -10,7 +10,7 @@ FORCE ?=
 EXPERIMENTS ?= fig1 fig2 fig3 fig4 fig5 fig6 fig7 table1 thm1 thm2 thm3 atlas rescue
 EXPERIMENTS_PAPER ?= fig1 fig2 fig3 fig4 fig5 fig6 fig7 table1 thm1 thm2 thm3
 
-.PHONY: install test figures reference bench clean
+.PHONY: install test figures reference reports bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -45,8 +45,11 @@ reference: install
 	  if [ -f reference/$(REFERENCE_PROFILE)/$$e/config.json ]; then \
 	    rm -rf reference/$(REFERENCE_PROFILE)/$$e/chunks; fi; \
 	done; \
-	$(PY) -m experiments.report --out_dir=reference/$(REFERENCE_PROFILE) \
-	  $(if $(filter long,$(REFERENCE_PROFILE)),--reference_dirs=reference/quick)
+	$(PY) -m experiments.report --shipped
+
+# Every shipped reference/*/REPORT.md and README's results table, made from reference/.
+reports: install
+	$(PY) -m experiments.report --shipped
 
 bench: install
 	$(PY) -m experiments.bench --out_dir=$(OUT)

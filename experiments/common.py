@@ -15,13 +15,13 @@ from absl import logging
 
 from experiments import cli
 from experiments.cli import Binary, exit_with
-from ncl_landscape import plotting
+from ncl_landscape import disk, plotting
 from ncl_landscape.config import DataConfig, RunConfig, TrainConfig
 from ncl_landscape.experiment import (Arm, Execution, ExistingResult, claim_directory,
                                       run_experiment, save_results)
 from ncl_landscape.hyper import Hyper
 from ncl_landscape.store import config_digest
-from ncl_landscape.sweep import Grid, make_grid
+from ncl_landscape.sweep import Grid, make_grid, same_runs
 
 # Quiet by default: the backends JAX probes and does not find are no news to the reader.
 py_logging.getLogger("jax._src.xla_bridge").setLevel(py_logging.ERROR)
@@ -84,9 +84,10 @@ def cl_mask(s: dict) -> str:
   return "independent" if s["cl_masks"] == "independent" else "dependent"
 
 
-def plot_by_sparsity(curves: dict, path: str, methods: list[tuple[str, str]], title: str) -> None:
+def plot_by_sparsity(curves: dict, path: str, methods: list[tuple[str, str]], title: str,
+                     config: dict | None = None) -> None:
   """One row per method (and per warm-start c when several), lines per sparsity, at the
-  figures' mask probability 0.5 (or the first swept one)."""
+  figures' mask probability 0.5 (or the first swept one); config: the subtitle's."""
   mask_probs = np.unique(curves["mask_prob"])
   mask_prob = 0.5 if np.isclose(mask_probs, 0.5).any() else float(mask_probs[0])
   rows = []
@@ -98,7 +99,8 @@ def plot_by_sparsity(curves: dict, path: str, methods: list[tuple[str, str]], ti
       rows += [(f"{name} (c = {c:g})", dict(select, warm_start_c=c), "sparsity") for c in cs]
     else:
       rows.append((name, select, "sparsity"))
-  plotting.plot_rows(curves, path, rows, title=f"{title} (mask prob {mask_prob:g})")
+  plotting.plot_rows(curves, path, rows, title=f"{title} (mask prob {mask_prob:g})",
+                     config=config)
 
 
 def text_choices(s: dict, cfg: RunConfig) -> RunConfig:
@@ -155,10 +157,19 @@ def reachable(address: str, timeout: float) -> bool:
       time.sleep(0.2)
 
 
+def figure_config(s: dict, arms: list[Arm]) -> dict:
+  """What a figure's subtitle reads, as config.json records it (drawn before config.json is
+  written): the settings with each arm's sparsities that draw the same latents, the arms'
+  configs."""
+  same = {arm.name: same_runs(arm.cfg, arm.grid) for arm in arms}
+  return {"settings": {**s, "same_runs": {name: groups for name, groups in same.items() if groups}},
+          "arms": {arm.name: arm.cfg.to_dict() for arm in arms}}
+
+
 def run(experiment: str, make_arms, s: dict, plot) -> list[dict]:
   """run_experiment of make_arms(settings) with the settings' output directory and execution
   flags, once the processes of a --distributed run have joined (JAX must not start its
-  backend before)."""
+  backend before); plot(curves, path, config=figure_config(...)) draws the figure."""
   s = dict(s)  # how a run is executed or stored changes no result, so it is not a setting
   force = s.pop("force", False)
   join = {k: s.pop(k) for k in cli.DISTRIBUTED}
@@ -166,6 +177,7 @@ def run(experiment: str, make_arms, s: dict, plot) -> list[dict]:
     start_distributed(join)
   arms = make_arms(s)
   execution = Execution(s["max_runs_per_call"], s["vmap_width"], s.pop("segment_epochs"))
+  plot = functools.partial(plot, config=figure_config(s, arms))
   try:
     return run_experiment(experiment, arms, s["out_dir"], {"settings": s}, plot=plot,
                           execution=execution, force=force)
@@ -198,8 +210,9 @@ def experiment_main(experiment: str, profiles: dict, uses: tuple[str, ...], make
 def theorem_main(experiment: str, profiles: dict, run_theorem, plot) -> Binary:
   """The binary of a theorem: after the same overwrite check as a grid experiment,
   run_theorem(settings) -> (summary rows, curves, theory.csv rows), saved into
-  out_dir/<experiment> with the figure plot(curves, path) and the wall time ('total': compile
-  and run together, as the theorems' jitted maps mix them)."""
+  out_dir/<experiment> with the figure plot(curves, path, config={'settings': ...}) and the
+  wall time ('total': compile and run together, as the theorems' jitted maps mix them). A
+  complete result of the configuration whose figure is missing has it redrawn."""
   def body(s):
     s = dict(s)
     force = s.pop("force", False)
@@ -208,13 +221,19 @@ def theorem_main(experiment: str, profiles: dict, run_theorem, plot) -> Binary:
       done = claim_directory(directory, config_digest({"settings": s}), force, s)
     except ExistingResult as e:
       exit_with(e)
-    if done:
+    draw = functools.partial(plot, config={"settings": s})
+    png = os.path.join(directory, f"{experiment}.png")
+    if done and os.path.exists(png):
       logging.info("%s: complete for this configuration, skipped", experiment)
+      return
+    if done:
+      draw(disk.load_curves(os.path.join(directory, "curves.npz")), png)
+      logging.info("%s: complete for this configuration; its figure redrawn", experiment)
       return
     start = time.perf_counter()
     rows, curves, table = run_theorem(s)
     wall = {experiment: {"total": time.perf_counter() - start}}
     save_results(directory, experiment, {"settings": s, "hash": config_digest({"settings": s}),
-                                         "wall_s": wall}, rows, curves, plot,
+                                         "wall_s": wall}, rows, curves, draw,
                  {"theory.csv": table})
   return Binary(profiles, (), body, grid=False)

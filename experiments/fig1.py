@@ -40,9 +40,10 @@ def make_arms(s: dict) -> list[Arm]:
   return [Arm("ncl", ncl, grid(s["mask_probs"])), Arm("cl", cl, grid(common.cl_mask_probs(s)))]
 
 
-def plot(curves, path):
+def plot(curves, path, config=None):
   rows = [(name, {"method": method}, "mask_prob") for method, name in METHODS]
-  plotting.plot_rows(curves, path, rows, title="Figure 1: NCL vs CL, one-hot latents")
+  plotting.plot_rows(curves, path, rows, title="Figure 1: NCL vs CL, one-hot latents",
+                     config=config)
 
 
 main = common.experiment_main("fig1", PROFILES, USES, make_arms, plot)

@@ -31,9 +31,9 @@ def make_arms(s: dict) -> list[Arm]:
           Arm("cl", cl, common.sparsity_grid(s, common.cl_mask_probs(s)))]
 
 
-def plot(curves, path):
+def plot(curves, path, config=None):
   common.plot_by_sparsity(curves, path, [("ncl", "NCL"), ("cl", "CL")],
-                          "Figure 2: NCL vs CL, k-sparse latents")
+                          "Figure 2: NCL vs CL, k-sparse latents", config)
 
 
 main = common.experiment_main("fig2", PROFILES, USES, make_arms, plot)

@@ -31,8 +31,9 @@ def make_arms(s: dict) -> list[Arm]:
   return [Arm("ncl_2layer", code, grid), Arm("ncl_2layer_product", product, grid)]
 
 
-def plot(curves, path):
-  common.plot_by_sparsity(curves, path, METHODS, "Figure 3: NCL with a two-layer encoder")
+def plot(curves, path, config=None):
+  common.plot_by_sparsity(curves, path, METHODS, "Figure 3: NCL with a two-layer encoder",
+                          config)
 
 
 main = common.experiment_main("fig3", PROFILES, USES, make_arms, plot)

@@ -14,6 +14,7 @@ No script of the authors made the table: BN on every model follows the text.
 from __future__ import annotations
 
 from experiments import common
+from ncl_landscape import table_plots
 from ncl_landscape.experiment import Arm
 
 PROFILES = common.profiles(
@@ -38,8 +39,9 @@ def make_arms(s: dict) -> list[Arm]:
           Arm("simplified_simsiam_enc_pred", enc_pred, grid)]
 
 
-def plot(curves, path):
-  common.plot_by_sparsity(curves, path, METHODS, "Table 1: Simplified-SimCLR vs -SimSiam")
+def plot(curves, path, config=None):
+  table_plots.plot_table1(curves, path, dict(METHODS), "Table 1: Simplified-SimCLR vs -SimSiam",
+                          config)
 
 
 main = common.experiment_main("table1", PROFILES, USES, make_arms, plot)

@@ -100,7 +100,7 @@ def run(s: dict) -> tuple[list[dict], dict, list[dict]]:
   return rows, arrays, table
 
 
-def plot(curves, path):
+def plot(curves, path, config=None):
   fig, axes = plt.subplots(1, 3, figsize=(15, 4))
   ax = axes[0]
   ax.hist(curves["u_geq_maxcos_min"], bins=40, alpha=0.7, label="min")
@@ -124,7 +124,7 @@ def plot(curves, path):
     twin.set_ylabel("objective (dashed: theorem's optimum)", color="C1")
     ax.set_title(f"(c) {name} from random starts" if method == "cl_exact" else
                  f"(b) {name}: reaches d alpha^2, max-cosine stays low", fontsize=9)
-  figure_title(fig, "Theorem 1: the NCL and CL objectives in the theorem's setting", curves)
+  figure_title(fig, "Theorem 1: the NCL and CL objectives in the theorem's setting", curves, config)
   save_figure(fig, path)
 
 

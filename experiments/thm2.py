@@ -93,7 +93,7 @@ def run(s: dict) -> tuple[list[dict], dict, list[dict]]:
   return rows, arrays, table
 
 
-def plot(curves, path):
+def plot(curves, path, config=None):
   fig, axes = plt.subplots(1, 3, figsize=(15, 4))
   t = curves["epochs"]
   axes[0].plot(t, curves["C1"], label="C1 (printed = derived)")
@@ -112,7 +112,7 @@ def plot(curves, path):
   for ax in axes:
     ax.set_xlabel("step")
   figure_title(fig, "Theorem 2: dual linear network with weight decay, closed form vs gradient "
-               "descent", curves)
+               "descent", curves, config)
   save_figure(fig, path)
 
 

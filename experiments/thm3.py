@@ -83,7 +83,7 @@ def run(s: dict) -> tuple[list[dict], dict, list[dict]]:
   return rows, arrays, table
 
 
-def plot(curves, path):
+def plot(curves, path, config=None):
   fig, axes = plt.subplots(1, len(VARIANTS), figsize=(4.6 * len(VARIANTS), 3.8), squeeze=False)
   for ax, (method, scale, row_norm) in zip(axes[0], VARIANTS):
     sel = curves["method"] == method
@@ -97,7 +97,7 @@ def plot(curves, path):
                  f"{'row-normalised' if row_norm else 'no normalisation'}", fontsize=8)
     ax.set_xlabel("alternation round (0: initialisation)")
     ax.legend(fontsize=7)
-  figure_title(fig, "Theorem 3: dual SReLU network, distance to the solution W = I", curves)
+  figure_title(fig, "Theorem 3: dual SReLU network, distance to the solution W = I", curves, config)
   save_figure(fig, path)
 
 

@@ -7,6 +7,7 @@ the model as the authors' scripts ran it ('as_run') or as the paper's text descr
 """
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -72,9 +73,9 @@ def make_arms(fig: WarmStartFigure, s: dict) -> list[Arm]:
   return arms
 
 
-def plot_arms(fig: WarmStartFigure, curves: dict, path: str) -> None:
+def plot_arms(fig: WarmStartFigure, curves: dict, path: str, config: dict | None = None) -> None:
   """A row per arm (lines per sparsity), or per arm and sparsity (lines per c) for an arm
-  that sweeps several c."""
+  that sweeps several c; the subtitle (config) speaks of the arms by fidelity."""
   rows = []
   mask_prob = float(curves["mask_prob"][0])
   for v in fig.arms:
@@ -89,7 +90,9 @@ def plot_arms(fig: WarmStartFigure, curves: dict, path: str) -> None:
     else:
       label = v.title + (f", c = {cs[0]:g}" if len(cs) == 1 else "")
       rows.append((label, {"method": v.name}, "sparsity"))
-  plotting.plot_rows(curves, path, rows, title=f"{fig.title} (mask prob {mask_prob:g})")
+  plotting.plot_rows(curves, path, rows, title=f"{fig.title} (mask prob {mask_prob:g})",
+                     config=config,
+                     families={v.name: v.fidelity.replace("_", " ") for v in fig.arms})
 
 
 def main_for(fig: WarmStartFigure, profiles: dict):
@@ -98,4 +101,4 @@ def main_for(fig: WarmStartFigure, profiles: dict):
   if {v.fidelity for v in fig.arms} == set(cli.FIDELITIES):
     uses += ("fidelities",)
   return common.experiment_main(fig.experiment, profiles, uses, lambda s: make_arms(fig, s),
-                                lambda curves, path: plot_arms(fig, curves, path))
+                                functools.partial(plot_arms, fig))

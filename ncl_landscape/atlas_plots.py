@@ -1,8 +1,9 @@
 """The atlas figures, drawn only from a saved curves.npz.
 
 atlas.png: one heatmap per initialisation, methods x sparsity, colour the mean final
-minimum max-cosine over the ok seeds, each cell annotated with its value and marks:
-C complete collapse, D dimensional collapse (in any seed), ! diverged seeds.
+minimum max-cosine over the seeds of status ok, each cell annotated with its value and
+marks: C complete collapse, D dimensional collapse (in any ok seed), ! seeds left out (status
+not ok: diverged, unbounded, collapsed, ...; counted by status in the title).
 atlas_curves.png: small multiples, one panel per method, the minimum max-cosine over
 training per initialisation (mean over sparsities and seeds together, as its title says,
 +-1 std band).
@@ -32,14 +33,14 @@ class Cell:
   def __init__(self, curves: dict, sel: np.ndarray):
     ok = sel & (curves["status"] == "ok")
     self.mean = float(curves["maxcos_min"][ok, -1].mean()) if ok.any() else np.nan
-    self.diverged = int((sel & ~ok).sum())
+    self.left_out = int((sel & ~ok).sum())
     self.complete = bool(np.nansum(curves["final_collapse_complete"][ok]) > 0)
     self.dimensional = bool(np.nansum(curves["final_collapse_dimensional"][ok]) > 0)
 
   @property
   def marks(self) -> str:
     return ("C" if self.complete else "") + ("D" if self.dimensional else "") + \
-        ("!" * min(self.diverged, 1))
+        ("!" * min(self.left_out, 1))
 
 
 def cells(curves: dict) -> dict:
@@ -55,7 +56,7 @@ def cells(curves: dict) -> dict:
   return out
 
 
-def plot_heatmap(curves: dict, path: str) -> None:
+def plot_heatmap(curves: dict, path: str, config: dict | None = None) -> None:
   table = cells(curves)
   method_list = ordered(curves["method"])
   inits, sparsities = ordered(curves["warm_start_c"]), ordered(curves["sparsity"])
@@ -78,23 +79,24 @@ def plot_heatmap(curves: dict, path: str) -> None:
     ax.set_title(init_label(c), fontsize=10)
   axes[0, 0].set_yticks(range(len(method_list)), method_list)
   fig.colorbar(image, ax=axes[0].tolist(), label="mean minimum max-cosine")
-  plotting.figure_title(fig, "Atlas: final minimum max-cosine (C complete collapse, "
-                        "D dimensional collapse, ! diverged)", curves)
+  plotting.figure_title(fig, "Atlas: final minimum max-cosine, mean over the seeds of status ok "
+                        "(C complete collapse, D dimensional collapse, ! seeds left out)"
+                        + plotting.not_ok_note(curves), curves, config)
   fig.savefig(path, dpi=110, bbox_inches="tight")
   plt.close(fig)
 
 
-def plot_small_multiples(curves: dict, path: str) -> None:
+def plot_small_multiples(curves: dict, path: str, config: dict | None = None) -> None:
   method_list = ordered(curves["method"])
   cols = min(5, len(method_list))
   rows = -(-len(method_list) // cols)
   fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False,
                            sharey=True)
-  ok = curves["status"] == "ok"
   for ax, method in zip(axes.flat, method_list):
     sel = curves["method"] == method
     plotting.plot_curves(ax, curves["epochs"], curves["maxcos_min"][sel],
-                         curves["warm_start_c"][sel], ok[sel], "warm_start_c", "min max-cosine")
+                         curves["warm_start_c"][sel], curves["status"][sel], "warm_start_c",
+                         "min max-cosine")
     ax.set_title(method, fontsize=10)
     ax.set_ylim(0, 1.02)
   for ax in axes.flat[len(method_list):]:
@@ -102,11 +104,12 @@ def plot_small_multiples(curves: dict, path: str) -> None:
   axes.flat[0].legend(fontsize=7)
   plotting.figure_title(fig, "Atlas: minimum max-cosine during training, per start (mean and "
                         "std over seeds and sparsities " + "/".join(
-                            f"{s:g}" for s in ordered(curves["sparsity"])) + " together)", curves)
+                            f"{s:g}" for s in ordered(curves["sparsity"])) + " together)"
+                        + plotting.not_ok_note(curves), curves, config)
   plotting.save_figure(fig, path)
 
 
-def plot_atlas(curves: dict, path: str) -> None:
-  """atlas.png at path and atlas_curves.png beside it."""
-  plot_heatmap(curves, path)
-  plot_small_multiples(curves, path.replace(".png", "_curves.png"))
+def plot_atlas(curves: dict, path: str, config: dict | None = None) -> None:
+  """atlas.png at path and atlas_curves.png beside it; config: the subtitle's."""
+  plot_heatmap(curves, path, config)
+  plot_small_multiples(curves, path.replace(".png", "_curves.png"), config)

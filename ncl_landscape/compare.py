@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ncl_landscape import rescue
+from ncl_landscape import convergence, rescue
 from ncl_landscape.atlas_plots import init_label
 from ncl_landscape.results import Results
-from ncl_landscape.verdicts import group_stats, shown
+from ncl_landscape.verdicts import Rule, group_stats, judge_cell
 
 
 def name(run: Results) -> str:
@@ -42,7 +42,10 @@ def atlas(a: Results, b: Results, threshold: float) -> list[str]:
   stats = [group_stats(r.rows, ("method", "warm_start_c"), "maxcos_min") for r in (short, long_)]
   shared = [k for k in stats[1] if k in stats[0]]
   order = sorted(shared, key=lambda k: (float(k[1]), -np.nan_to_num(stats[1][k].mean, nan=-1)))
-  reach = lambda st: "yes" if shown(st.mean) >= threshold else "no"
+  def reach(st):  # most runs reach the threshold; a split says k of n
+    cell = judge_cell("", st, Rule(">=", threshold))
+    split = f" ({cell.passing} of {st.ok})" if 0 < cell.passing < st.ok else ""
+    return ("yes" if cell.holds else "no") + split
   lines = [f"{name(short)} against {name(long_)}: the mean final minimum max-cosine over seeds "
            f"and sparsities, whether it reaches {threshold:g}, and the ok runs still moving at "
            "the end.", "",
@@ -56,16 +59,32 @@ def atlas(a: Results, b: Results, threshold: float) -> list[str]:
     lines.append(f"| {method} | {init_label(float(c))} | {s} | {l} | {l.mean - s.mean:+.3f} | "
                  f"{reach(s)} / {reach(l)} | {_moving(short.rows, same)} / "
                  f"{_moving(long_.rows, same)} |")
-    if reach(s) == reach(l):
+    if reach(s).split()[0] == reach(l).split()[0]:
       held += 1
     else:
       changed.append(f"{method} from the {init_label(float(c))} start "
                      f"({s.mean:.3f} -> {l.mean:.3f}, "
-                     f"{'now reaches' if reach(l) == 'yes' else 'no longer reaches'} it)")
+                     f"{'now reaches' if reach(l).startswith('yes') else 'no longer reaches'} it)")
   lines += ["", f"- Held with training length: {held} of {len(order)} (method, start) "
-            f"conclusions about reaching {threshold:g}.",
-            "- Changed: " + ("; ".join(changed) or "none") + "."]
+            f"conclusions about reaching {threshold:g} by most runs.",
+            "- Changed: " + ("; ".join(changed) or "none") + ".",
+            lost_runs(short, long_, threshold), flag_line(short, long_)]
   return lines
+
+
+def lost_runs(short: Results, long_: Results, threshold: float) -> str:
+  """The runs (same method, seed, sparsity, start) that reach `threshold` at the shorter
+  length and no longer at the longer one, each named with its two values."""
+  fields = ("method", "seed", "sparsity", "warm_start_c")
+  key = lambda r: tuple(str(r.get(f, "")) for f in fields)
+  later = {key(r): r for r in long_.rows if r["status"] == "ok"}
+  lost = [(r, later[key(r)]) for r in short.rows if r["status"] == "ok" and key(r) in later
+          and float(r["maxcos_min"]) >= threshold > float(later[key(r)]["maxcos_min"])]
+  named = [f"{r['method']} seed {r['seed']} sparsity {float(r['sparsity']):g} "
+           f"{init_label(float(r['warm_start_c']))} ({float(r['maxcos_min']):.3f} -> "
+           f"{float(l['maxcos_min']):.3f})" for r, l in lost]
+  return (f"- Runs that reach {threshold:g} after {name(short)} and no longer after "
+          f"{name(long_)}: {len(lost)}" + (f": {'; '.join(named)}." if named else "."))
 
 
 def rescue_borders(a: Results, b: Results, threshold: float) -> list[str]:
@@ -104,9 +123,22 @@ def rescue_borders(a: Results, b: Results, threshold: float) -> list[str]:
             "level).",
             "- Reaches farther with more training: " + ("; ".join(farther) or "none") + ".",
             "- Reaches less far with more training: " + ("; ".join(nearer) or "none") + ".",
-            "- Random start recovers at least half the seeds: "
+            "- Random start recovers (most seeds): "
             + (", ".join(f"{m} m = {w} sparsity {s:g}" for (m, w, s) in cells
                          if random[1][(m, w, s)]) or "nowhere") + f" after {name(long_)}; "
             + (", ".join(f"{m} m = {w} sparsity {s:g}" for (m, w, s) in cells
-                         if random[0][(m, w, s)]) or "nowhere") + f" after {name(short)}."]
+                         if random[0][(m, w, s)]) or "nowhere") + f" after {name(short)}.",
+            lost_runs(short, long_, threshold), flag_line(short, long_)]
   return lines
+
+
+def flag_line(short: Results, long_: Results) -> str:
+  """How the shorter run's convergence flag foretold the longer run (convergence.calibration):
+  its misses (flagged converged, then moved) named, its false alarms counted."""
+  cal = convergence.calibration(short.curves, long_.curves)
+  return (f"- The convergence flag after {name(short)} against {name(long_)}: {cal.moved} of "
+          f"{cal.runs} runs then moved by {convergence.MOVE_TOL:g} or more, {cal.flagged} were "
+          f"flagged still moving; {len(cal.misses)} misses (flagged converged, then moved"
+          + (f": {'; '.join(cal.misses)}" if cal.misses else "") + f"), "
+          f"{len(cal.false_alarms)} false alarms (flagged, moved less; {cal.returned} of them "
+          "moved that far in between and came back).")

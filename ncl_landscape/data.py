@@ -39,15 +39,6 @@ def fixed_counts(d: int, sparsity) -> tuple[jax.Array, jax.Array]:
   return jnp.minimum(s1, d), jnp.minimum(s2, d)
 
 
-def latent_identity(cfg: DataConfig, sparsity: float):
-  """What a draw of cfg's latents reads of `sparsity`: the counts (s1, s2) of fixed-count
-  latents, nothing for one-hot ones, the value otherwise. Two sparsities of the same
-  identity draw the same data from the same key (fixed counts at d = 10: 0.1 and 0.2)."""
-  if cfg.latent == "fixed_count":
-    return tuple(int(v) for v in fixed_counts(cfg.d, sparsity))
-  return None if cfg.latent == "one_hot" else float(sparsity)
-
-
 def _fixed_count_latents(key, n, d, sparsity):
   s1, s2 = fixed_counts(d, sparsity)
   i = jnp.arange(d)

@@ -6,6 +6,7 @@ sees a half-written file.
 from __future__ import annotations
 
 import csv
+import glob
 import hashlib
 import importlib.metadata
 import io
@@ -52,20 +53,56 @@ def file_digest(path: str) -> str:
 
 
 CODE_PATHS = ("ncl_landscape", "experiments", "pyproject.toml")
+SOURCE = ("experiments", "ncl_landscape")  # the package's own source: their *.py files
+CODE_DIFF = "code.diff"  # beside the results of code that differed from its commit
 
 
-def code_commit() -> dict:
-  """The git commit the package was run from and whether its code (CODE_PATHS) differed from
-  it; results written into a tracked folder (reference/) do not count ({} outside a git
-  checkout)."""
-  def git(*args):
-    return subprocess.run(["git", "-C", REPO, *args], capture_output=True, text=True,
-                          timeout=30, check=True).stdout.strip()
+def source_digest() -> str:
+  """SHA-256 of the package's own source, wherever it was copied: of the lines
+  '<sha256 of file>  <path>' of SOURCE's *.py files, paths relative to REPO and sorted, i.e.
+  `LC_ALL=C sha256sum experiments/*.py ncl_landscape/*.py | sha256sum` in REPO."""
+  paths = sorted(f"{folder}/{os.path.basename(path)}" for folder in SOURCE
+                 for path in glob.glob(os.path.join(REPO, folder, "*.py")))
+  lines = "".join(f"{file_digest(os.path.join(REPO, path))}  {path}\n" for path in paths)
+  return hashlib.sha256(lines.encode()).hexdigest()
+
+
+def _git(*args: str, ok: tuple[int, ...] = (0,)) -> bytes:
+  """git's output in REPO; an exit status outside `ok` raises."""
+  proc = subprocess.run(["git", "-C", REPO, *args], capture_output=True, timeout=30)
+  if proc.returncode not in ok:
+    raise subprocess.CalledProcessError(proc.returncode, args, proc.stdout, proc.stderr)
+  return proc.stdout
+
+
+def code_diff() -> bytes:
+  """The code (CODE_PATHS) against its commit, untracked files not ignored included, as a
+  patch that `git apply` at the top of a checkout of that commit turns into the code."""
+  options = ("--binary", "--no-color", "--no-ext-diff", "--no-textconv")
+  diff = _git("diff", *options, "--src-prefix=a/", "--dst-prefix=b/", "HEAD", "--", *CODE_PATHS)
+  prefix = _git("rev-parse", "--show-prefix").decode().strip()  # REPO in the checkout
+  untracked = _git("ls-files", "--others", "--exclude-standard", "-z", "--", *CODE_PATHS)
+  for path in sorted(p for p in untracked.decode().split("\0") if p):
+    diff += _git("diff", "--no-index", *options, f"--src-prefix=a/{prefix}",
+                 f"--dst-prefix=b/{prefix}", "--", os.devnull, path, ok=(0, 1))
+  return diff
+
+
+def code_commit() -> tuple[dict, bytes]:
+  """(config.json's environment "code", the code's difference from its commit): the digest of
+  the package's own source (source_digest: "source_sha256"); in a git checkout also the
+  commit ("commit") and whether the code differed from it ("dirty": code_diff is not empty;
+  its digest "diff_sha256"). Results written into a tracked folder (reference/) do not
+  count."""
+  code = {"source_sha256": source_digest()}
   try:
-    return {"commit": git("rev-parse", "HEAD"),
-            "dirty": bool(git("status", "--porcelain", "--untracked-files=no", "--", *CODE_PATHS))}
+    commit, diff = _git("rev-parse", "HEAD").decode().strip(), code_diff()
   except (OSError, subprocess.SubprocessError):
-    return {}
+    return code, b""
+  code.update(commit=commit, dirty=bool(diff))
+  if diff:
+    code["diff_sha256"] = hashlib.sha256(diff).hexdigest()
+  return code, diff
 
 
 def machine() -> dict:
@@ -80,21 +117,29 @@ def machine() -> dict:
   return {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform()}
 
 
-def environment() -> dict:
-  """Package versions, Python, JAX backend and devices, the code's commit and the machine,
-  for config.json."""
+def environment(directory: str | None = None) -> dict:
+  """Package versions, Python, JAX backend and devices, the code (code_commit) and the
+  machine, for config.json. Given the results' directory, the code's difference from its
+  commit is written there as CODE_DIFF (and a stale one removed)."""
   versions = {}
   for name in PACKAGES:
     try:
       versions[name] = importlib.metadata.version(name)
     except importlib.metadata.PackageNotFoundError:
       versions[name] = None
+  code, diff = code_commit()
+  if directory is not None:
+    path = os.path.join(directory, CODE_DIFF)
+    if diff:
+      atomic_write(path, diff)
+    elif os.path.exists(path):
+      os.remove(path)
   return {
       "versions": versions,
       "python": platform.python_version(),
       "backend": jax.default_backend(),
       "devices": [str(d) for d in jax.devices()],
-      "code": code_commit(),
+      "code": code,
       "machine": machine(),
   }
 

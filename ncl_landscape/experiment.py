@@ -20,6 +20,7 @@ from ncl_landscape import disk, methods, provenance, store
 from ncl_landscape.convergence import convergence
 from ncl_landscape.config import RunConfig
 from ncl_landscape.metrics import DIVERGENCE_BOUND
+from ncl_landscape.run_status import run_status
 from ncl_landscape.sweep import (ChunkTrainer, Grid, call_layout, chunk_inputs, chunk_slices,
                                  compile_segments, concat_outputs, distinct_runs, same_runs,
                                  to_global, to_host)
@@ -65,22 +66,23 @@ def atoms_missed(arm: Arm) -> np.ndarray | None:
 
 
 def summary_rows(experiment: str, arm: Arm, out: RunOutput) -> list[dict]:
-  """One row per run of the arm; status 'diverged' for a loss or a weight that left the sane
-  range (non-finite, or beyond metrics.DIVERGENCE_BOUND in absolute value); a warm start's
-  atoms_missed (atoms_missed); an ok run's convergence and the slope of its minimum
-  max-cosine over the last tenth of its epochs (convergence.py)."""
+  """One row per run of the arm: its status ('diverged', 'unbounded', 'collapsed' or 'ok':
+  run_status.py); a warm start's atoms_missed (atoms_missed); unless it diverged, its
+  convergence and the slope of its minimum max-cosine at the end of the run (convergence.py)."""
   rows, unused = [], unused_scalars(arm.cfg)
   missed = atoms_missed(arm)
-  moving, slope = convergence(log_epochs(arm.cfg), out.curves["maxcos_min"], out.curves["loss"])
+  epochs = log_epochs(arm.cfg)
+  moving, slope = convergence(epochs, out.curves["maxcos_min"], out.curves["loss"])
+  status = run_status(epochs, out.curves["loss"], out.final["within_bound"],
+                      out.final.get("collapse_complete"))
   for r, point in enumerate(arm.grid.points):
-    sane = bool(out.final["within_bound"][r])
     row = {"experiment": experiment, "method": arm.name, "epochs": arm.cfg.train.epochs,
-           "status": "ok" if sane else "diverged", "final_loss": float(out.curves["loss"][r, -1])}
+           "status": str(status[r]), "final_loss": float(out.curves["loss"][r, -1])}
     row.update({k: v for k, v in point.items() if k not in unused})
     row.update({k: float(v[r]) for k, v in out.final.items() if k != "within_bound"})
     if missed is not None and np.isfinite(missed[r]):
       row["atoms_missed"] = int(missed[r])
-    if sane:
+    if status[r] != "diverged":
       row.update(convergence=str(moving[r]), slope_per_1000=float(slope[r]))
     rows.append(row)
   return rows
@@ -276,12 +278,14 @@ def segment_intervals(total: int, segment_epochs: int | None, log_every: int) ->
 
 
 def train_chunk(directory: str, arm: Arm, index: int, chunk: slice, size: int, digest: str,
-                trainer: ChunkTrainer, segment_epochs: int | None,
-                progress: Progress) -> tuple[RunOutput, float]:
+                trainer: ChunkTrainer, segment_epochs: int | None, progress: Progress,
+                compile_seconds: float) -> tuple[RunOutput, float, float]:
   """Trains one chunk segment by segment, from its last saved segment if there is one; after
-  every segment the carry, the logs so far and the seconds trained so far are saved and a
-  progress line is logged. Returns host arrays of the chunk's runs (params flat,
-  store.flat_params) and the seconds it trained, across resumes."""
+  every segment the carry, the logs so far, the seconds trained so far and the compile
+  seconds charged to the chunk (compile_seconds, added to those of earlier processes) are
+  saved and a progress line is logged. Returns host arrays of the chunk's runs (params flat,
+  store.flat_params), the seconds it trained and the compile seconds charged to it, across
+  resumes."""
   clock = time.perf_counter()
   key_data, hyper = chunk_inputs(arm.grid, chunk, size)
   context = trainer.context(key_data, hyper)  # drawn again from the keys on a resume
@@ -290,15 +294,16 @@ def train_chunk(directory: str, arm: Arm, index: int, chunk: slice, size: int, d
   saved = store.load_segment(directory, arm.name, index, digest)
   if saved is None:
     carry, log0 = trainer.start(context, hyper)
-    log0, logs, before = to_host(log0), {}, 0.0
+    log0, logs, before, compiled = to_host(log0), {}, 0.0, 0.0
   else:
-    leaves, arrays, before = saved
+    leaves, arrays, before, compiled = saved
     carry = jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(trainer.carry_spec),
                                          [to_global(v, s.sharding) for v, s in zip(leaves, spec)])
     log0 = {name[5:]: v for name, v in arrays.items() if name.startswith("log0.")}
     logs = {name[5:]: v for name, v in arrays.items() if name.startswith("logs.")}
     progress.saved_at = (index, unlogged + k * logs["loss"].shape[1])
     logging.info("%s: resumed at epoch %d", progress.name, progress.saved_at[1])
+  compiled += compile_seconds
   done = logs["loss"].shape[1] if logs else 0
   length = segment_intervals(trainer.intervals, segment_epochs, k)
   runs = chunk.stop - chunk.start
@@ -319,22 +324,28 @@ def train_chunk(directory: str, arm: Arm, index: int, chunk: slice, size: int, d
       store.save_segment(directory, arm.name, index, digest, leaves,
                          {**{f"log0.{n}": v for n, v in log0.items()},
                           **{f"logs.{n}": v for n, v in logs.items()}},
-                         before + time.perf_counter() - clock)
+                         before + time.perf_counter() - clock, compiled)
     diverged = int(np.sum(~np.all(np.abs(logs["loss"][:runs]) <= DIVERGENCE_BOUND, axis=1)))
     logging.info("%s", progress.line(index, unlogged + done * k, steps, seconds, diverged))
     steps, start = 0, time.perf_counter()
   out = run_output(log0, logs, {}, {})
   final, params, M = trainer.finish(carry, context, hyper, to_global(out.curves["loss"]))
   out = out._replace(**to_host({"final": final, "M": M}), params=store.flat_params(to_host(params)))
-  return jax.tree_util.tree_map(lambda v: v[:runs], out), before + time.perf_counter() - clock
+  return (jax.tree_util.tree_map(lambda v: v[:runs], out), before + time.perf_counter() - clock,
+          compiled)
 
 
 def run_arm(directory: str, experiment: str, arm: Arm,
             execution: Execution) -> tuple[RunOutput, dict]:
   """Trains (or reloads) every chunk of the arm's distinct runs (sweep.distinct_runs),
   segment by segment, logging progress; returns every run of the grid and the arm's wall
-  times in seconds: {'compile': this process's compile, 'train': its chunks' training,
-  summed over every process that trained a part of them}."""
+  times in seconds, {'compile': ..., 'train': ...}, summed over every process that trained a
+  part of its chunks: their training, and the compiles that served them. A process's compile
+  is charged to the first chunk it trains and saved with it, so a resume or a rerun that
+  reloads the chunk keeps it. The arms of a compile group share one program
+  (sweep.compile_segments): the arm that compiled it is charged all of it, the others only
+  finding it (shared_programs names whose they run), so the arms' compile times add up to the
+  compiles measured."""
   grid, index = distinct_runs(arm.cfg, arm.grid)
   arm = arm._replace(grid=grid)
   size, width = arm_layout(arm, execution)
@@ -345,26 +356,42 @@ def run_arm(directory: str, experiment: str, arm: Arm,
   for i, chunk in enumerate(chunks):
     saved = store.load_chunk(directory, arm.name, i, digest)
     if saved is None:
+      unspent = 0.0  # this process's compile, charged to the first chunk it trains
       if trainer is None:
         start = time.perf_counter()
         trainer = compile_segments(arm.cfg, size, width)
         trainer.advance(segment_intervals(trainer.intervals, execution.segment_epochs,
                                           log_schedule(arm.cfg).every))
-        wall["compile"] = time.perf_counter() - start
-        logging.info("%s: compiled in %.1fs", progress.name, wall["compile"])
+        unspent = time.perf_counter() - start
+        logging.info("%s: compiled in %.1fs", progress.name, unspent)
       try:
-        out, seconds = train_chunk(directory, arm, i, chunk, size, digest, trainer,
-                                   execution.segment_epochs, progress)
+        out, seconds, compiled = train_chunk(directory, arm, i, chunk, size, digest, trainer,
+                                             execution.segment_epochs, progress, unspent)
       except KeyboardInterrupt:
         raise KeyboardInterrupt(progress.saved()) from None
       if jax.process_index() == 0:
-        store.save_chunk(directory, arm.name, i, digest, out, seconds)
+        store.save_chunk(directory, arm.name, i, digest, out, seconds, compiled)
     else:
-      out, seconds = saved
+      out, seconds, compiled = saved
       logging.info("%s: chunk %d/%d reused from disk", progress.name, i + 1, len(chunks))
     wall["train"] += seconds
+    wall["compile"] += compiled
     outputs.append(out)
   return jax.tree_util.tree_map(lambda v: v[index], concat_outputs(outputs)), wall
+
+
+def shared_programs(arms: list[Arm], execution: Execution) -> dict[str, str]:
+  """Arm name -> the earlier arm whose compiled program it runs (the members of a compile
+  group share one, methods.shared_config, for the same layout), for the arms that run
+  another's."""
+  first, shared = {}, {}
+  for arm in arms:
+    key = (methods.shared_config(arm.cfg)[0], *arm_layout(arm, execution))
+    if key in first:
+      shared[arm.name] = first[key]
+    else:
+      first[key] = arm.name
+  return shared
 
 
 def _union(outputs: list[RunOutput], field: str, prefix: str) -> dict:
@@ -395,8 +422,9 @@ def save_results(directory: str, experiment: str, config: dict, rows: list[dict]
                  plot=None, tables: dict[str, list[dict]] | None = None,
                  weights: dict[str, np.ndarray] | None = None) -> None:
   """Writes curves.npz, summary.csv, extra CSV tables (name -> rows), weights.npz (when
-  given), the figure drawn from the saved curves, and last config.json with the result
-  files' digests and complete: true."""
+  given), the figure drawn from the saved curves, and last config.json with the
+  environment (disk.environment: code.diff beside the results of code that differed from its
+  commit), the result files' digests and complete: true."""
   config_path = os.path.join(directory, "config.json")
   if os.path.exists(config_path):
     os.remove(config_path)  # the directory is incomplete until the new config lands
@@ -412,8 +440,11 @@ def save_results(directory: str, experiment: str, config: dict, rows: list[dict]
     files += (WEIGHTS,)
   if plot is not None:
     plot(disk.load_curves(curves_path), os.path.join(directory, f"{experiment}.png"))
+  environment = disk.environment(directory)
+  if environment["code"].get("diff_sha256"):
+    files += (disk.CODE_DIFF,)
   disk.save_json(config_path, {
-      "experiment": experiment, **config, "environment": disk.environment(),
+      "experiment": experiment, **config, "environment": environment,
       "files": {name: disk.file_digest(os.path.join(directory, name)) for name in files},
       "complete": True})
 
@@ -442,7 +473,8 @@ def run_experiment(experiment: str, arms: list[Arm], out_dir: str, config: dict,
       logging.info("%s: complete for this configuration, skipped", experiment)
     return disk.load_summary(summary_path)
 
-  same = sorted({group for arm in arms for group in same_runs(arm.cfg, arm.grid)})
+  same = {arm.name: same_runs(arm.cfg, arm.grid) for arm in arms}
+  same = {name: groups for name, groups in same.items() if groups}
   if same:
     config = {**config, "settings": {**config.get("settings", {}), "same_runs": same}}
   outputs, walls = zip(*[run_arm(directory, experiment, arm, execution) for arm in arms])
@@ -451,6 +483,9 @@ def run_experiment(experiment: str, arms: list[Arm], out_dir: str, config: dict,
     return rows
   layout = {arm.name: dict(zip(("runs_per_call", "vmap_width"), arm_layout(arm, execution)))
             for arm in arms}
+  shared = shared_programs(arms, execution)
+  walls = [{**w, "shares_program_with": shared[a.name]} if a.name in shared else w
+           for a, w in zip(arms, walls)]
   save_results(directory, experiment, {**config, "hash": experiment_hash,
                                        "results_hash": results_hash(arms),
                                        "execution": execution._asdict(),

@@ -1,16 +1,22 @@
 """Figures in the paper's style, drawn only from saved results (curves.npz).
 
 Every plot_* draws on a given matplotlib Axes so figures compose. Lines are the mean
-over seeds with a +-1 std band (the figure's title says so); diverged runs are left out and
-counted in the legend; a warm start that missed an atom is drawn on its own, dotted.
+over seeds with a +-1 std band (the figure's title says so); runs whose status is not 'ok'
+(diverged, unbounded, collapsed, ...) are left out of every line and band and counted by
+status in the legend and the title; a warm start that missed an atom is drawn on its own,
+dotted. The subtitle says what ran (subtitles.py).
 """
 from __future__ import annotations
 
 import matplotlib
 
 matplotlib.use("Agg")
+import textwrap  # noqa: E402
+
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
+from ncl_landscape import subtitles  # noqa: E402
 
 PANELS = (("maxcos_min", "Minimum Max-Cosine"), ("maxcos_median", "Median Max-Cosine"),
           ("maxcos_max", "Maximum Max-Cosine"), ("loss", "Loss"))
@@ -23,23 +29,31 @@ def _label(group_by: str, value) -> str:
   return f"{names.get(group_by, group_by)} = {value:g}"
 
 
-def plot_curves(ax, epochs, values, groups, ok, group_by: str, ylabel: str,
+def left_out(status: np.ndarray) -> str:
+  """The runs whose status is not 'ok', by status, e.g. '2 diverged, 1 collapsed'; ''."""
+  names, counts = np.unique(np.asarray(status)[np.asarray(status) != "ok"], return_counts=True)
+  return ", ".join(f"{c} {n}" for n, c in zip(names, counts))
+
+
+def plot_curves(ax, epochs, values, groups, status, group_by: str, ylabel: str,
                 marked=None) -> None:
-  """values: [R, L] per run; groups: [R] the grouping value; ok: [R] bool (not diverged);
-  marked: [R] bool, runs also drawn on their own (dotted; a warm start that missed an atom).
+  """values: [R, L] per run; groups: [R] the grouping value; status: [R] each run's status
+  (only 'ok' runs are drawn); marked: [R] bool, runs also drawn on their own (dotted; a warm
+  start that missed an atom).
 
   Mean over the ok runs with a +-1 std band (a light fill with its edges drawn, so that
   overlapping bands stay readable). A group whose runs equal an earlier group's (e.g. two
   sparsities that draw the same data) is drawn dashed and says so in the legend.
   """
   marked = np.zeros(len(groups), bool) if marked is None else marked
+  ok = status == "ok"
   drawn = []  # (label, values) of the groups drawn so far
   for i, g in enumerate(np.unique(groups)):
     sel = groups == g
     good = values[sel & ok]
     label = _label(group_by, g)
     if (~ok[sel]).any():
-      label += f" ({(~ok[sel]).sum()} diverged)"
+      label += f" ({left_out(status[sel])}: left out)"
     if (marked[sel] & ok[sel]).any():
       label += f" ({(marked[sel] & ok[sel]).sum()} missed an atom, dotted)"
     same = next((name for name, v in drawn if v.shape == good.shape and np.array_equal(v, good)),
@@ -50,7 +64,8 @@ def plot_curves(ax, epochs, values, groups, ok, group_by: str, ylabel: str,
       continue
     if same is not None:
       label += f" (same runs as {same})"
-    mean, std = good.mean(0), good.std(0)
+    mean = good.mean(0)
+    std = good.std(0, ddof=1) if good.shape[0] > 1 else np.zeros_like(mean)  # as REPORT
     style = "--" if same is not None else "-"
     ax.plot(epochs, mean, color=f"C{i}", ls=style, label=label)
     ax.fill_between(epochs, mean - std, mean + std, color=f"C{i}", alpha=0.12, linewidth=0)
@@ -80,13 +95,15 @@ def select_runs(curves: dict, select: dict) -> np.ndarray:
   return keep
 
 
-def plot_rows(curves: dict, path: str, rows: list[tuple[str, dict, str]], title: str = "") -> None:
+def plot_rows(curves: dict, path: str, rows: list[tuple[str, dict, str]], title: str = "",
+              config: dict | None = None, families: dict | None = None) -> None:
   """One row per (name, select, group_by), columns: min/median/max max-cosine and loss.
 
   select: {field: value} picks the row's runs, e.g. {"method": "ncl", "mask_prob": 0.5};
   group_by: the field whose values are the row's lines, e.g. "sparsity". The row's name
   heads its first panel; each panel's metric is its y label. A row whose runs trained at
-  several learning rates becomes a row per lr.
+  several learning rates becomes a row per lr. config, families: the subtitle's
+  (figure_title).
   """
   rows = [split for row in rows for split in by_lr(curves, *row)]
   fig, axes = plt.subplots(len(rows), len(PANELS), figsize=(4.2 * len(PANELS), 3.2 * len(rows)),
@@ -96,13 +113,14 @@ def plot_rows(curves: dict, path: str, rows: list[tuple[str, dict, str]], title:
     for col, (key, ylabel) in enumerate(PANELS):
       ax = axes[row, col]
       plot_curves(ax, curves["epochs"], curves[key][sel], curves[group_by][sel],
-                  curves["status"][sel] == "ok", group_by, ylabel,
+                  curves["status"][sel], group_by, ylabel,
                   curves["atoms_missed"][sel] > 0 if "atoms_missed" in curves else None)
       if key != "loss":
         ax.set_ylim(0, 1.02)
     axes[row, 0].set_title(name, loc="left", fontsize=10, fontweight="bold")
     axes[row, 0].legend(fontsize=8)
-  figure_title(fig, f"{title}; lines: mean over the ok seeds, bands: +-1 std", curves)
+  figure_title(fig, f"{title}; lines: mean over the seeds of status ok, bands: +-1 std"
+               + not_ok_note(curves), curves, config, families)
   save_figure(fig, path)
 
 
@@ -114,7 +132,20 @@ def by_lr(curves: dict, name: str, select: dict, group_by: str) -> list[tuple[st
   return [(f"{name}, lr {lr:g}", {**select, "lr": lr}, group_by) for lr in lrs]
 
 
-def figure_title(fig, title: str, curves: dict) -> None:
-  """The figure's title, and under it what ran (the caption save_results stores in curves)."""
-  caption = str(curves["caption"]) if "caption" in curves else ""
-  fig.suptitle(title + (f"\n{caption}" if caption else ""), fontsize=10)
+def not_ok_note(curves: dict) -> str:
+  """'; left out (status not ok): 2 diverged', or '' when every run is ok."""
+  text = left_out(curves["status"])
+  return f"; left out (status not ok): {text}" if text else ""
+
+
+def figure_title(fig, title: str, curves: dict, config: dict | None = None,
+                 families: dict | None = None) -> None:
+  """The figure's title and under it what ran: the subtitle of the experiment's config
+  (subtitles.subtitle; families: arm -> its family's name), or without one the caption
+  save_results stores in the curves; every line wrapped to the figure's width."""
+  if config is not None:
+    lines = subtitles.subtitle(config, families)
+  else:
+    lines = [str(curves["caption"])] if "caption" in curves else []
+  width = max(60, int(fig.get_figwidth() * 12))
+  fig.suptitle("\n".join(textwrap.fill(line, width) for line in [title, *lines]), fontsize=10)

@@ -48,13 +48,28 @@ def run_caption(settings: dict) -> str:
       parts.append(f"{value} {name[:-1] if value == 1 else name}" if key in ("seeds", "epochs")
                    else f"{name} {_values(value)}")
       if key == "sparsities":
-        parts[-1] += "".join(f" ({_values(list(group))}: the same runs, as they draw the same "
-                             "latents)" for group in settings.get("same_runs") or ())
+        parts[-1] += _same_runs_note(settings.get("same_runs"))
   caption = ", ".join(parts)
   options = settings.get("options") or {}
   if options:
     caption += "; options " + " ".join(f"--{k}={v}" for k, v in options.items())
   return caption
+
+
+def _same_runs_note(same) -> str:
+  """' (0.1/0.2: the same runs, as they draw the same latents)', naming the arms where only
+  some arms' latents coincide (same_runs per arm)."""
+  if not same:
+    return ""
+  if not isinstance(same, dict):
+    same = {"": same}
+  by_group: dict[tuple, list[str]] = {}
+  for arm, groups in same.items():
+    for group in groups:
+      by_group.setdefault(tuple(group), []).append(arm)
+  return "".join(f" ({_values(list(group))}: the same runs"
+                 + (f" in {', '.join(arms)}" if all(arms) else "")
+                 + ", as they draw the same latents)" for group, arms in by_group.items())
 
 
 def fidelity_line(settings: dict) -> str:

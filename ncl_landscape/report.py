@@ -1,12 +1,14 @@
 """results/REPORT.md: the paper's number or claim beside ours, with a verdict.
 
 Reads only saved results (summary.csv, curves.npz, config.json). Every claim is judged as
-the paper states it (verdicts.py): absolute where the paper is absolute, by direction where
-it claims a rise or a fall, cell by cell, against the seed spread. Diverged runs are counted
-and left out of every mean.
+the paper states it, by one rule (verdicts.RULE): absolute where the paper is absolute, by
+direction where it claims a rise or a fall, cell by cell, each cell by its seeds. Runs whose
+status is not 'ok' (diverged, unbounded, collapsed) are counted by status and left out of
+every mean.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Callable, NamedTuple
 
@@ -15,10 +17,11 @@ import numpy as np
 from ncl_landscape import compare, disk, methods, provenance, rescue, results
 from ncl_landscape.atlas_plots import init_label as label
 from ncl_landscape.results import Results, subset, without_repeats
-from ncl_landscape.verdicts import (DIGITS, Check, MissingArm, Stat, check, fmt, group_stats,
-                                    overall, paired, shown, stat, verdict_text)
+from ncl_landscape.verdicts import (RULE, MissingArm, Rule, Stat, count_statuses, fmt,
+                                    group_stats, judge, judge_cell, paired, single, stat,
+                                    verdict)
 
-HIGH = 0.8  # a minimum max-cosine at least this is "high": the dictionary is recovered
+HIGH = rescue.RECOVERED_AT  # a minimum max-cosine at least this is "high": M is recovered
 LOW = 0.6  # a minimum max-cosine below this is "low" (the paper's failures end near 0.4-0.5)
 MARGIN = 0.1  # the least CL - NCL gap that counts as "above"
 RISE = 0.05  # the least change of the minimum max-cosine that counts as a rise or a fall
@@ -42,7 +45,7 @@ def cell_stats(curves: dict, method: str, index: int = -1) -> dict[tuple, Stat]:
     members = np.array(groups[key])
     ok = members[curves["status"][members] == "ok"]
     out[key] = stat(curves["maxcos_min"][ok, index], curves["seed"][ok].astype(int).tolist(),
-                    len(members) - len(ok))
+                    count_statuses(curves["status"][members]))
   return out
 
 
@@ -78,16 +81,15 @@ def contrast(res):
     lines += ["", f"CL trained only at mask prob {next(iter(cl_masks)):g}: the as-run dependent "
               "masks draw D ~ Bernoulli(0.5) whatever the grid's mask probability, so that one "
               "CL cell per sparsity stands beside every NCL cell."]
-  checks = [check("CL above NCL", gaps, lambda v: v >= MARGIN, f"paired gap >= {MARGIN}"),
-            check("CL high", highs, lambda v: v >= HIGH, f">= {HIGH}"),
-            check("NCL low", lows, lambda v: v < LOW, f"< {LOW}")]
-  return verdict_text(checks, required=1), lines
+  return verdict(judge("CL above NCL", gaps, Rule(">=", MARGIN), f"paired gap >= {MARGIN}"),
+                 judge("CL high", highs, Rule(">=", HIGH)),
+                 judge("NCL low", lows, Rule("<", LOW))), lines
 
 
 def _change_cells(curves: dict, method: str):
   """Per cell: Stats of the start, the end, and the per-run change end - start."""
   start, end = cell_stats(curves, method, 0), cell_stats(curves, method, -1)
-  change = {k: paired(end[k], start[k]) for k in end}
+  change = {k: paired(end[k], start[k], same_runs=True) for k in end}
   return start, end, change
 
 
@@ -102,100 +104,81 @@ def _trend_table(curves: dict, arms: list[str]) -> list[str]:
   return lines
 
 
-def _labelled(cells: dict[tuple, Stat]) -> dict[str, Stat]:
+def _labelled(cells: dict[tuple, Stat], prefix: str = "") -> dict[str, Stat]:
   varying = varying_fields(cells)
-  return {cell_label(k, varying): st for k, st in cells.items()}
+  return {prefix + cell_label(k, varying): st for k, st in cells.items()}
 
 
 def stays_low(*arms: str):
-  """'Still fails': the final minimum max-cosine below LOW in every cell of every arm (the
-  first arm is the figure's model as run; a later arm failing makes it 'partly')."""
-  def judge(res):
-    checks = [check(f"{m} ends low", _labelled(cell_stats(res.curves, m)), lambda v: v < LOW,
-                    f"< {LOW}") for m in arms]
-    return verdict_text(checks, required=1), _trend_table(res.curves, list(arms))
-  return judge
+  """'Still fails': the final minimum max-cosine below LOW, in every arm."""
+  def judge_low(res):
+    return verdict(*[judge(f"{m} ends low", _labelled(cell_stats(res.curves, m)),
+                           Rule("<", LOW)) for m in arms]), _trend_table(res.curves, list(arms))
+  return judge_low
 
 
 def falls(method: str):
-  """'Decreases during training': the end below the start in every cell, by at least RISE."""
-  def judge(res):
-    _, _, change = _change_cells(res.curves, method)
-    change = _labelled(change)
-    checks = [check("ends below its start", change, lambda v: v < 0, "end - start < 0"),
-              check("falls clearly", change, lambda v: v <= -RISE, f"end - start <= -{RISE}")]
-    return verdict_text(checks, required=1), _trend_table(res.curves, [method])
-  return judge
+  """'Decreases during training': the end below the start by at least RISE."""
+  def judge_fall(res):
+    change = _labelled(_change_cells(res.curves, method)[2])
+    return (verdict(judge("falls", change, Rule("<=", -RISE), f"end - start <= -{RISE}")),
+            _trend_table(res.curves, [method]))
+  return judge_fall
 
 
-def _rise_checks(start, end, change, target: float) -> list[Check]:
-  return [check("rises", change, lambda v: v >= RISE, f"end - start >= {RISE}"),
-          check(f"reaches {target}", end, lambda v: abs(v - target) <= TOLERANCE,
-                f"within {TOLERANCE} of {target}")]
+def _rise_parts(end: dict[str, Stat], change: dict[str, Stat], target: float):
+  return (judge("rises", change, Rule(">=", RISE), f"end - start >= {RISE}"),
+          judge(f"reaches {target}", end, Rule("within", target, TOLERANCE)))
 
 
 def rises(method: str, target: float):
-  """'Rises to about target': a rise of at least RISE in every cell (a fall or a flat curve is
-  'not reproduced', whatever it ends at), and an end within TOLERANCE of target."""
-  def judge(res):
-    start, end, change = _change_cells(res.curves, method)
-    checks = _rise_checks(_labelled(start), _labelled(end), _labelled(change), target)
-    return verdict_text(checks, required=1), _trend_table(res.curves, [method])
-  return judge
+  """'Rises to about target': a rise of at least RISE, and an end within TOLERANCE of target
+  (a fall or a flat curve fails the first part, whatever it ends at)."""
+  def judge_rise(res):
+    _, end, change = _change_cells(res.curves, method)
+    return (verdict(*_rise_parts(_labelled(end), _labelled(change), target)),
+            _trend_table(res.curves, [method]))
+  return judge_rise
 
 
 def rises_from(target_start: float, target: float):
-  """Figure 7: every (arm, c, sparsity) cell judged on its own (the paper shows single
-  curves); the verdict rests on the cells whose start is within 2 RISE of the paper's start,
-  or on every cell if none is. A cell reproduces when it rises by RISE and ends within
-  TOLERANCE of target; it is 'partly' when it rises and misses target. A cell whose outcome
-  rests on one seed (verdicts.fragility) is counted and named."""
-  def judge(res):
+  """Figure 7: a rise from about target_start to about target, judged in the (arm, c,
+  sparsity) cells whose mean start lies within 2 RISE of target_start (every cell if none
+  does); every cell is listed in the table."""
+  def judge_rise(res):
     curves = res.curves
-    lines = ["| arm | cell | initial | final | change (per run) | start near the paper's | "
-             "verdict | rests on one seed |", "|---|---|---|---|---|---|---|---|"]
-    judged = []  # (name, near, outcome, start, end, fragile)
+    lines = ["| arm | cell | initial | final | change (per run) | start near the paper's |",
+             "|---|---|---|---|---|---|"]
+    ends, changes, near = {}, {}, set()
     for method in dict.fromkeys(curves["method"].tolist()):
       start, end, change = _change_cells(curves, method)
       varying = varying_fields(end)
       for k in end:
-        label = cell_label(k, varying)
-        pick = lambda cells: {label: cells[k]}
-        near = check("start", pick(start), lambda v: abs(v - target_start) <= 2 * RISE,
-                     "").holds
-        checks = _rise_checks(pick(start), pick(end), pick(change), target)
-        outcome = overall(checks, 1)
-        fragile = any("one seed" in c.text for c in checks)
-        judged.append((f"{method} ({label})", near, outcome, start[k], end[k], fragile))
-        lines.append(f"| {method} | {label} | {start[k]} | {end[k]} | {change[k]} | "
-                     f"{'yes' if near else 'no'} | {outcome} | {'yes' if fragile else 'no'} |")
-    basis = [j for j in judged if j[1]] or judged
-    count = lambda o: sum(j[2] == o for j in basis)
-    verdict = ("reproduced" if count("reproduced") == len(basis) else
-               "partly" if count("reproduced") + count("partly") else "not reproduced")
-    scope = (f"{len(basis)} cells start within {2 * RISE:g} of {target_start}"
-             if basis is not judged else f"no cell starts within {2 * RISE:g} of "
-             f"{target_start}, so all {len(basis)} are judged")
-    good = [f"{n}: {fmt(a.mean)} -> {fmt(b.mean)}" for n, _, o, a, b, _ in basis
-            if o == "reproduced"]
-    fragile = [n for n, _, o, _, _, f in basis if f and o != "not reproduced"]
-    text = (f"{verdict}: {scope}; {count('reproduced')} rise to within {TOLERANCE} of {target}"
-            + (f" ({'; '.join(good)})" if good else "")
-            + f", {count('partly')} rise by {RISE} or more but end elsewhere, "
-            f"{count('not reproduced')} do not rise (per-cell verdicts in the table)"
-            + (f"; {len(fragile)} of the rising cells rest on one seed ({', '.join(fragile)})"
-               if fragile else ""))
-    return text, lines
-  return judge
+        name = f"{method} ({cell_label(k, varying)})"
+        ends[name], changes[name] = end[k], change[k]
+        if start[k].ok and abs(start[k].mean - target_start) <= 2 * RISE:
+          near.add(name)
+        lines.append(f"| {method} | {cell_label(k, varying)} | {start[k]} | {end[k]} | "
+                     f"{change[k]} | {'yes' if name in near else 'no'} |")
+    basis = near or set(ends)
+    pick = lambda cells: {n: st for n, st in cells.items() if n in basis}
+    scope = (f"judged in the {len(basis)} of {len(ends)} cells whose mean start lies within "
+             f"{2 * RISE:g} of {target_start}" if near else
+             f"no cell starts within {2 * RISE:g} of {target_start}, so all {len(ends)} are "
+             "judged")
+    return verdict(*_rise_parts(pick(ends), pick(changes), target), note=scope), lines
+  return judge_rise
 
 
 def table1(res):
-  """Table 1 in the paper's layout: ours (paper) per model, sparsity and statistic; the claim
-  is SimCLR's minimum max-cosine above SimSiam's (every SimSiam form), cells are counted."""
+  """Table 1 in the paper's layout: ours per model, sparsity and statistic beside the paper's;
+  the claim: SimCLR's minimum max-cosine above every SimSiam form's (paired by seed), no
+  SimSiam form recovering (minimum max-cosine below HIGH), and our cells within the paper's
+  spread (each seed within max(2 paper std, TOLERANCE) of the paper's mean)."""
   rows = res.all_rows or res.rows  # the paper's table has a row per sparsity
   lines = ["| model | Pr(sparse) | Maximum max-cosine | Median max-cosine | Minimum max-cosine |",
            "|---|---|---|---|---|"]
-  within = total = 0
+  spread, bands = {}, {}
   present = {r["method"] for r in rows}
   for model in TABLE1_MODELS:
     if model not in present:
@@ -206,29 +189,32 @@ def table1(res):
       if not sel:
         continue
       cells = []
-      for stat_name, (p_mean, p_std) in zip(("maxcos_max", "maxcos_median", "maxcos_min"), paper):
+      for stat_name, (p_mean, p_std) in zip(TABLE1_STATS, paper):
         ours = group_stats(sel, ("method",), stat_name)[(model,)]
-        total += 1
-        within += ours.ok > 0 and abs(shown(ours.mean) - p_mean) <= max(2 * p_std, TOLERANCE)
-        cells.append(f"{ours} ({p_mean} +- {p_std})")
+        name = f"{model}, sparsity {sparsity:g}, {TABLE1_STATS[stat_name]}"
+        spread[name] = ours
+        bands[name] = Rule("within", p_mean, max(2 * p_std, TOLERANCE))
+        recovered = int(np.sum(np.asarray(ours.values) >= HIGH))
+        split = (f"; {recovered} of {ours.ok} seeds >= {HIGH}"
+                 if stat_name == "maxcos_min" and 0 < recovered < ours.ok else "")
+        cells.append(f"{ours} ({p_mean} +- {p_std}{split})")
       lines.append(f"| {model} | {sparsity} | " + " | ".join(cells) + " |")
   if "simplified_simclr" not in present:
     raise MissingArm("no runs of 'simplified_simclr' in the results")
-  by_sparsity = lambda m: {f"{m}, sparsity {k[0]}": st for k, st in
-                           group_stats([r for r in res.rows if r["method"] == m], ("sparsity",),
-                                       "maxcos_min").items()}
-  simclr = {k.split(", ")[1]: st for k, st in by_sparsity("simplified_simclr").items()}
-  checks = []
-  for simsiam in (m for m in TABLE1_MODELS if m != "simplified_simclr" and m in present):
-    gaps = {k: paired(simclr[k.split(", ")[1]], st) for k, st in by_sparsity(simsiam).items()}
-    checks.append(check(f"SimCLR above {simsiam}", gaps, lambda v: v > 0,
-                        "paired minimum max-cosine gap > 0"))
-  cells_check = Check(within >= total * 2 // 3,
-                      f"{within} of {total} cells within max(2 paper std, {TOLERANCE}) of the "
-                      "paper (two thirds needed)")
-  return verdict_text(checks + [cells_check], required=len(checks)), lines + [
-      "", "Cells: ours mean +- std (paper mean +- std); both SimSiam forms beside the paper's "
-      "SimSiam rows."]
+  by_sparsity = lambda m: {f"sparsity {k[0]}": st for k, st in group_stats(
+      [r for r in res.rows if r["method"] == m], ("sparsity",), "maxcos_min").items()}
+  simclr = by_sparsity("simplified_simclr")
+  simsiams = [m for m in TABLE1_MODELS if m != "simplified_simclr" and m in present]
+  parts = [judge(f"SimCLR above {simsiam}",
+                 {k: paired(simclr[k], st) for k, st in by_sparsity(simsiam).items()},
+                 Rule(">", 0), "paired minimum max-cosine gap > 0") for simsiam in simsiams]
+  parts += [judge(f"{simsiam} does not recover", by_sparsity(simsiam), Rule("<", HIGH),
+                  f"minimum max-cosine < {HIGH}") for simsiam in simsiams]
+  parts.append(judge("within the paper's spread", spread, bands,
+                     f"each seed within max(2 paper std, {TOLERANCE}) of the paper's mean"))
+  return verdict(*parts), lines + [
+      "", f"Cells: ours mean +- std (paper mean +- std; where seeds split on the minimum, how "
+      f"many reach {HIGH}); both SimSiam forms beside the paper's SimSiam rows."]
 
 
 TABLE1 = {  # the paper's Table 1: sparsity -> (mean, std) of max, median, min over 5 runs
@@ -239,6 +225,7 @@ TABLE1 = {  # the paper's Table 1: sparsity -> (mean, std) of max, median, min o
                            0.2: ((0.93, 0.008), (0.82, 0.01), (0.45, 0.005)),
                            0.3: ((0.678, 0.2), (0.45, 0.01), (0.37, 0.03))},
 }
+TABLE1_STATS = {"maxcos_max": "maximum", "maxcos_median": "median", "maxcos_min": "minimum"}
 TABLE1_MODELS = {"simplified_simclr": "simplified_simclr",  # our arm -> the paper's row set
                  "simplified_simsiam": "simplified_simsiam",
                  "simplified_simsiam_enc_pred": "simplified_simsiam"}
@@ -256,31 +243,32 @@ def _value(res: Results, prefix: str, column: str = "measured") -> float:
 
 
 def theorem1(res: Results):
+  """(a) U_>= samples attain d alpha^2 with low max-cosine; (b) no CL descent ends below the
+  permutation value (the theorem is about global minimisers: descents may stop higher)."""
   ncl_gap = abs(_value(res, "NCL objective on U_>=") - _value(res, "NCL objective on U_>=",
                                                             "predicted"))
-  low = _value(res, "min max-cosine of U_>=") < 0.9
   best_cl = _value(res, "CL descent: lowest final")
   perm_cl = _value(res, "CL descent: lowest final", "predicted")
   reached = _value(res, "CL descent: runs reaching")
-  ok = ncl_gap < 1e-5 and low and abs(best_cl - perm_cl) < 1e-3 * abs(perm_cl)
-  verdict = (f"{'reproduced' if ok else 'not reproduced'}: every U_>= sample attains "
-             f"d alpha^2 (largest error {ncl_gap:.1e}) with low max-cosine; no CL descent ends "
-             f"below the permutation value, and {reached:.0%} of them reach a permutation (the "
-             "rest stop at stationary points of higher value: the theorem is about global "
-             "minimisers)")
-  return verdict, theory_table(res)
+  return verdict(
+      single("(a) U_>= attains d alpha^2", ncl_gap, Rule("<", 1e-5), "largest error"),
+      single("(a) U_>= has low max-cosine", _value(res, "min max-cosine of U_>="),
+             Rule("<", 0.9), "mean min max-cosine"),
+      single("(b) the lowest CL descent ends at the permutation value",
+             (best_cl - perm_cl) / abs(perm_cl), Rule("within", 0, 1e-3), "relative gap"),
+      note=f"{reached:.0%} of the CL descents reach a permutation (the rest stop at "
+      "stationary points of higher value)"), theory_table(res)
 
 
 def theorem2(res: Results):
   exact = max(float(r["measured"]) for r in res.theory if r["quantity"].startswith("max rel"))
   printed = max(float(r["printed"]) for r in res.theory if r["quantity"].startswith("max rel"))
-  verdict = (f"reproduced with a corrected C2: the derived closed form matches population "
-             f"gradient descent to {exact:.1e}, the printed C2 is off by up to {printed:.1e} "
-             "(its last product starts one index early); W_t M stays in the span of the two "
-             "initialisations")
-  if exact > 1e-5:
-    verdict = f"not reproduced: the closed form misses the dynamics by {exact:.1e}"
-  return verdict, theory_table(res)
+  return verdict(
+      single("the derived closed form matches population gradient descent", exact,
+             Rule("<", 1e-5), "largest relative error"),
+      note=f"with a corrected C2: the printed C2 is off by up to {printed:.1e} (its last "
+      "product starts one index early); W_t M stays in the span of the two "
+      "initialisations"), theory_table(res)
 
 
 def theorem3(res: Results):
@@ -292,38 +280,50 @@ def theorem3(res: Results):
     raise MissingArm("no 'srelu_rownorm' row in theory.csv")
   floor, initial = float(good["noise_floor"]), float(good["initial"])
   converged, final = float(good["converged_runs"]), float(good["measured"])
-  checks = [Check(converged == 1.0, f"ends at the noise floor: {converged:.0%} of the runs "
-                  f"end at or below {fmt(floor)} (mean final {fmt(final)})"),
-            Check(initial >= 2 * floor, f"starts clearly above it: mean initial distance "
-                  f"{fmt(initial)} against twice the floor {fmt(2 * floor)}")]
   others = "; ".join(f"{name}: {fmt(float(r['initial']))} -> {fmt(float(r['measured']))}"
                      + (f" ({r['diverged_runs']} diverged)" if r.get("diverged_runs") not in
                         (None, "", "0") else "")
                      for name, r in by.items() if name != "srelu_rownorm")
-  return (verdict_text(checks, required=1) + f"; outside the assumptions (initial -> final "
-          f"||W^o - I||_F): {others}"), theory_table(res)
+  return verdict(
+      single("ends at the noise floor", converged, Rule(">=", 1.0),
+             f"fraction of runs ending at or below {fmt(floor)}, mean final {fmt(final)}"),
+      single("starts clearly above it", initial / floor, Rule(">=", 2.0),
+             f"mean initial distance {fmt(initial)} over the floor"),
+      note=f"outside the assumptions (initial -> final ||W^o - I||_F): {others}"
+  ), theory_table(res)
 
 
-RECOVERED = 0.8  # a mean minimum max-cosine at least this counts as recovering the dictionary
-
-
-def half_gain_epoch(curves: dict, method: str, c: float) -> float:
+def half_gain_epoch(curves: dict, method: str, c: float) -> str:
   """How fast: the mean over ok runs of the first logged epoch at which the minimum
-  max-cosine has made half of its final gain over initialisation (NaN: no run gains)."""
+  max-cosine has made half of its final gain over initialisation; '<= E' when every gaining
+  run got there by the first logged epoch E (the log is too coarse to say more); 'n/a' when
+  no run gains."""
   sel = ((curves["method"] == method) & np.isclose(curves["warm_start_c"], c)
          & (curves["status"] == "ok"))
   gain = curves["maxcos_min"][sel] - curves["maxcos_min"][sel, :1]
   reached = (gain >= gain[:, -1:] / 2) & (gain[:, -1:] > 0)
   epochs = [curves["epochs"][np.argmax(r)] for r in reached if r.any()]
-  return float(np.mean(epochs)) if epochs else float("nan")
+  if not epochs:
+    return "n/a"
+  first = curves["epochs"][1]
+  return f"<= {first}" if max(epochs) <= first else f"{np.mean(epochs):.0f}"
+
+
+def reach_cell(st: Stat) -> str:
+  """'0.601 +- 0.2, 1 of 4 runs >= 0.8' (the count only where runs split)."""
+  k = int(np.sum(Rule(">=", HIGH).passes(st.values)))
+  return str(st) + (f", {k} of {st.ok} runs >= {HIGH:g}" if 0 < k < st.ok else "")
 
 
 def atlas(res: Results):
-  """Ranks methods and families by the mean minimum max-cosine from each start."""
+  """Ranks methods and families by the mean minimum max-cosine from each start; a method
+  reaches HIGH from a start when most of its runs there (seeds x sparsities) do."""
   rows = res.rows
   starts = sorted({float(r["warm_start_c"]) for r in rows})
   stats = {c: group_stats([r for r in rows if float(r["warm_start_c"]) == c], ("method",),
                           "maxcos_min") for c in starts}
+  reaches = {c: {m: judge_cell(m, st, Rule(">=", HIGH), "runs")
+                 for (m,), st in stats[c].items() if st.ok} for c in starts}
   flags = lambda m, col: sum(float(r[col] or 0) > 0 for r in rows if r["method"] == m)
   ranked = sorted({r["method"] for r in rows},
                   key=lambda m: -np.nan_to_num(stats[starts[0]][(m,)].mean, nan=-1))
@@ -336,8 +336,8 @@ def atlas(res: Results):
     flags = [r.get("convergence") for r in rows if r["method"] == m]
     return f"{flags.count('still_moving')} / {sum(map(bool, flags))}"
   for m in ranked:
-    lines.append(f"| {m} | " + " | ".join(str(stats[c][(m,)]) for c in starts)
-                 + f" | {half_gain_epoch(res.curves, m, starts[0]):.0f} | "
+    lines.append(f"| {m} | " + " | ".join(reach_cell(stats[c][(m,)]) for c in starts)
+                 + f" | {half_gain_epoch(res.curves, m, starts[0])} | "
                  f"{flags(m, 'collapse_complete')} / {flags(m, 'collapse_dimensional')} | "
                  f"{ranks[(m,)].mean:.2f} | {moving(m)} |")
   lines += ["", "| family | " + " | ".join(f"mean, {label(c)}" for c in starts) + " |",
@@ -348,10 +348,11 @@ def atlas(res: Results):
     if means[0]:
       family_means[family] = np.nanmean(means[0])
       lines.append(f"| {family} | " + " | ".join(f"{np.nanmean(v):.3f}" for v in means) + " |")
+  best, worst = ranked[0], ranked[-1]
   lines += ["", "What the paper did not test:",
-            f"- Best from the {label(starts[0])} start: {ranked[0]} "
-            f"({stats[starts[0]][(ranked[0],)].mean:.3f}); worst: {ranked[-1]} "
-            f"({stats[starts[0]][(ranked[-1],)].mean:.3f})."]
+            f"- Best mean from the {label(starts[0])} start: {best} "
+            f"({reach_cell(stats[starts[0]][(best,)])}); worst: {worst} "
+            f"({reach_cell(stats[starts[0]][(worst,)])})."]
   if family_means:
     best_first = sorted(family_means, key=family_means.get, reverse=True)
     lines.append("- Families from the same start, best first: " + ", ".join(
@@ -363,27 +364,36 @@ def atlas(res: Results):
                  "start.")
   collapsed = [m for m in ranked if flags(m, "collapse_complete") + flags(m,
                                                                           "collapse_dimensional")]
-  diverged = [m for m in ranked if any(st[(m,)].diverged for st in stats.values())]
+  excluded = [m for m in ranked if any(st[(m,)].excluded for st in stats.values())]
   lines.append(f"- Collapse (complete or dimensional, any run): {', '.join(collapsed) or 'none'}; "
-               f"diverged runs: {', '.join(diverged) or 'none'}.")
+               f"runs not ok: {', '.join(excluded) or 'none'}.")
   aligned = group_stats([r for r in rows if r.get("commutator")], ("method",), "commutator")
   if aligned:
     lines.append("- Predictor / correlation alignment ||[F, W_p]||_F / (||F|| ||W_p||) at the end "
                  "(0: shared eigenvectors): " + ", ".join(f"{m} {st.mean:.3f}"
                                                            for (m,), st in aligned.items()) + ".")
-  recovered = {c: [m for m in ranked if shown(stats[c][(m,)].mean) >= RECOVERED]
-               for c in starts}
-  verdict = "; ".join(f"from the {label(c)} start {len(recovered[c])} of {len(ranked)} methods "
-                      f"reach {RECOVERED} ({', '.join(recovered[c]) or 'none'})" for c in starts)
-  return verdict, lines
+  def findings(c):
+    cells = reaches[c]
+    held = [m for m in ranked if m in cells and cells[m].holds]
+    split = [cells[m].text() for m in ranked if m in cells and
+             (0 < cells[m].passing < cells[m].stat.ok or cells[m].borderline)]
+    return (f"from the {label(c)} start {len(held)} of {len(cells)} methods reach {HIGH:g} "
+            f"by most of their runs ({', '.join(held) or 'none'})"
+            + (f"; runs split or borderline: {'; '.join(split)}" if split else ""))
+  return "; ".join(findings(c) for c in starts), lines
 
 
-class Claim(NamedTuple):
+@dataclasses.dataclass(frozen=True)
+class Claim:
+  """What the paper states for one experiment, and how the saved runs are judged against it.
+
+  judge(results) -> (verdict, table lines): a verdicts.Verdict for a paper claim, a sentence
+  for a survey beyond the paper; beside(shorter, longer) -> lines setting two runs of
+  different training lengths side by side (compare.py)."""
   title: str
   paper: str
-  judge: Callable[[Results], tuple[str, list[str]]]
+  judge: Callable[[Results], tuple[object, list[str]]]
   note: str = ""  # what is known about a difference
-  # lines setting two runs of different training lengths side by side (compare.py)
   beside: Callable[[Results, Results], list[str]] | None = None
 
 
@@ -452,7 +462,7 @@ CLAIMS = {
                    "Bernoulli latents (so `cl` here lacks the BN and dependent masks that make "
                    "Figure 2's CL succeed). Ranked by the random-start column; mean +- std over "
                    "seeds and sparsities.",
-                   lambda a, b: compare.atlas(a, b, RECOVERED)),
+                   lambda a, b: compare.atlas(a, b, HIGH)),
     "rescue": Claim("Rescue map: from how far a start each mechanism recovers (beyond the "
                     "paper)",
                     "not tested: the paper's positive results are single points (a predictor "
@@ -474,6 +484,7 @@ class Judgement(NamedTuple):
   label: str  # which runs: '' for all, e.g. 'lr 0.005, without 1 run that missed an atom'
   verdict: str
   table: list[str]
+  short: str = ""  # the verdict's word and counts, for summaries
 
 
 def judgements(claim: Claim, res: Results) -> list[Judgement]:
@@ -486,8 +497,8 @@ def judgements(claim: Claim, res: Results) -> list[Judgement]:
   out = []
   for label, every in parts:
     part = without_repeats(every)
-    verdict, table = _judge(claim, part)
-    out.append(Judgement(label, verdict + still_rising(part, verdict), table))
+    verdict, table, short = _judge(claim, part)
+    out.append(Judgement(label, verdict + still_rising(part, verdict), table, short))
     missed = part.curves.get("atoms_missed")
     if missed is not None and np.nan_to_num(missed).any():
       k = int((missed > 0).sum())
@@ -508,13 +519,28 @@ def moving_line(res: Results) -> str:
   flags = res.curves.get("convergence")
   if flags is None or not (flags != "").any():
     return ""
-  ok = flags != ""
-  moving = flags == "still_moving"
+  ok = (flags != "") & (res.curves["status"] == "ok")
+  moving = ok & (flags == "still_moving")
   slopes = _slopes(res)[moving]
-  return (f"{moving.sum()} of {ok.sum()} ok runs were still moving over the last tenth of "
-          "their epochs" + (f" (minimum max-cosine slope {np.nanmin(slopes):+.4f} to "
-                            f"{np.nanmax(slopes):+.4f} per 1000 epochs)" if moving.any() else
-                            ": every run had settled"))
+  return (f"{moving.sum()} of {ok.sum()} ok runs were flagged still moving at the end "
+          "(convergence flag)" + (f"; minimum max-cosine slope {np.nanmin(slopes):+.4f} to "
+                                  f"{np.nanmax(slopes):+.4f} per 1000 epochs" if moving.any()
+                                  else ": every run had settled"))
+
+
+def collapse_line(res: Results) -> str:
+  """How many ok runs ended in dimensional collapse ('' when none, or not measured): they stay
+  in the means (a stable outcome whose max-cosine reads as any other's), counted here."""
+  collapsed = res.curves.get("final_collapse_dimensional")
+  if collapsed is None:
+    return ""
+  ok = res.curves["status"] == "ok"
+  k = int(np.sum(np.nan_to_num(collapsed[ok]) > 0))
+  by_arm = {m: int(np.sum(np.nan_to_num(collapsed[ok & (res.curves["method"] == m)]) > 0))
+            for m in dict.fromkeys(res.curves["method"][ok].tolist())}
+  return (f"{k} of {int(ok.sum())} ok runs ended in dimensional collapse ("
+          + ", ".join(f"{m} {n}" for m, n in by_arm.items() if n)
+          + "), kept in the means" if k else "")
 
 
 def still_rising(res: Results, verdict: str) -> str:
@@ -522,16 +548,19 @@ def still_rising(res: Results, verdict: str) -> str:
   flags = res.curves.get("convergence")
   if flags is None or not verdict.startswith(("not reproduced", "partly")):
     return ""
-  rising = int(((flags == "still_moving") & (_slopes(res) > 0)).sum())
-  return (f"; {rising} of {(flags != '').sum()} ok runs were still rising at the end, so a "
+  ok = (flags != "") & (res.curves["status"] == "ok")
+  rising = int((ok & (flags == "still_moving") & (_slopes(res) > 0)).sum())
+  return (f"; {rising} of {ok.sum()} ok runs were still rising at the end, so a "
           "failure there may be one of training length" if rising else "")
 
 
-def _judge(claim: Claim, res: Results) -> tuple[str, list[str]]:
+def _judge(claim: Claim, res: Results) -> tuple[str, list[str], str]:
+  """(verdict text, table, short form: a Verdict's counts, a survey's sentence)."""
   try:
-    return claim.judge(res)
+    verdict, table = claim.judge(res)
   except MissingArm as e:
-    return f"error: {e}", []
+    return f"error: {e}", [], f"error: {e}"
+  return str(verdict), table, getattr(verdict, "short", str(verdict))
 
 
 def missed_line(res: Results) -> str:
@@ -567,6 +596,20 @@ def where_run(config: dict) -> str:
                   for w in walls.values())
     where += f", {seconds / 60:.0f} min" if seconds >= 60 else f", {seconds:.0f} s"
   return where
+
+
+def code_line(config: dict) -> str:
+  """'commit 0452e04, clean' or what a dirty run left to rebuild its code from (config.json's
+  environment.code and code.diff)."""
+  code = config.get("environment", {}).get("code", {})
+  text = f"commit {str(code.get('commit', '?'))[:7]}"
+  if code.get("source_sha256"):
+    text += f", package source sha256 {code['source_sha256'][:12]}"
+  if not code.get("dirty"):
+    return text + ", clean tree"
+  if "code.diff" in config.get("files", {}):
+    return text + ", the code's changes from it saved in code.diff"
+  return text + ", changed from it with no diff recorded: the commit alone does not rebuild it"
 
 
 def agreement(res: Results, ref: Results) -> str:
@@ -630,9 +673,9 @@ def experiment_section(out_dir: str, experiment: str, reference_dirs: tuple[str,
   if loaded is None:
     lines += [f"- Paper: {claim.paper}"]
     if reference is not None:
-      lines += _reference_lines(reference, ref_judged, reference_dir, experiment)
+      lines += _reference_lines(reference, ref_judged, reference_dir, experiment, out_dir)
     return lines + ["- This run: not run (or incomplete): no finished results in "
-                    f"`{directory}`.", ""], summary
+                    f"`{experiment}/` beside this report.", ""], summary
   res, config = loaded
   settings, theory, beside = res.settings, res.theory, []
   judged = judgements(claim, res)
@@ -643,16 +686,19 @@ def experiment_section(out_dir: str, experiment: str, reference_dirs: tuple[str,
   options = settings.get("options") or {}
   lines += [f"- Paper: {claim.paper}"]
   if reference is not None:
-    lines += _reference_lines(reference, ref_judged, reference_dir, experiment)
-  lines += [f"- This run: {provenance.run_caption(settings)}; on {where_run(config)}"
-            + ("." if theory else "; mean +- std over the ok seeds of each cell, diverged "
-               "runs counted and excluded, sparsities of the same runs counted once."),
+    lines += _reference_lines(reference, ref_judged, reference_dir, experiment, out_dir)
+  lines += [f"- This run: {provenance.run_caption(settings)}; on {where_run(config)}; code: "
+            f"{code_line(config)}"
+            + ("." if theory else "; mean +- sample std over the ok seeds of each cell, runs "
+               "not ok counted and excluded, sparsities of the same runs counted once."),
             *([f"- Model: {provenance.fidelity_line(settings)}."]
               if provenance.fidelity_line(settings) else []),
             *([f"- Warm starts: {missed_line(without_repeats(res))}."]
               if missed_line(res) else []),
             *([f"- Convergence: {moving_line(without_repeats(res))}."]
               if moving_line(res) else []),
+            *([f"- Collapse: {collapse_line(without_repeats(res))}."]
+              if collapse_line(res) else []),
             *(["- Run with options the paper's claim is not stated for ("
                + ", ".join(f"--{k}={v}" for k, v in options.items())
                + "): the verdict judges the claim against this run as it is."] if options else []),
@@ -674,11 +720,12 @@ def experiment_section(out_dir: str, experiment: str, reference_dirs: tuple[str,
 
 
 def _reference_lines(reference, judged: list[Judgement], reference_dir: str,
-                     experiment: str) -> list[str]:
+                     experiment: str, out_dir: str) -> list[str]:
   res, config = reference
+  where = os.path.relpath(os.path.join(reference_dir, experiment), out_dir)
   return [f"- Reference ({_profile(res.settings)} profile): "
-          f"{provenance.run_caption(res.settings)}; shipped in "
-          f"`{os.path.join(reference_dir, experiment)}`, run on {where_run(config)}.",
+          f"{provenance.run_caption(res.settings)}; shipped in [{where}]({where}), run on "
+          f"{where_run(config)}.",
           *[f"  - Reference verdict{_at(j.label)}: {j.verdict}." for j in judged]]
 
 
@@ -695,13 +742,13 @@ def summary_table(rows: dict[str, dict], profile_note: str, reference: bool) -> 
           "this run" + profile_note]
   lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
   for experiment, row in rows.items():
-    cells = [f"[{experiment}](#{_anchor(CLAIMS[experiment].title)})", row["paper"],
+    cells = [f"[{experiment}](#{anchor(CLAIMS[experiment].title)})", row["paper"],
              *([row["reference"]] if reference else []), row["ours"]]
     lines.append("| " + " | ".join(cells) + " |")
   return lines
 
 
-def _anchor(title: str) -> str:
+def anchor(title: str) -> str:
   return "".join(c for c in title.lower().replace(" ", "-") if c.isalnum() or c in "-_")
 
 
@@ -711,10 +758,10 @@ DEFAULT_REFERENCES = tuple(os.path.join(disk.REPO, "reference", profile)
                            for profile in ("paper", "long"))
 
 
-def write_report(out_dir: str, experiments: list[str] | None = None,
-                 reference_dirs: tuple[str, ...] = DEFAULT_REFERENCES) -> str:
-  """Writes out_dir/REPORT.md for the given (default: all known) experiments, each beside
-  the first of reference_dirs (other than out_dir) that holds it; returns its path."""
+def report_text(out_dir: str, experiments: list[str] | None = None,
+                reference_dirs: tuple[str, ...] = DEFAULT_REFERENCES) -> str:
+  """out_dir's REPORT.md for the given (default: all known) experiments, each beside the
+  first of reference_dirs (other than out_dir) that holds it; paths relative to out_dir."""
   sections, summaries, profiles = [], {}, set()
   for experiment in experiments or list(CLAIMS):
     lines, summaries[experiment] = experiment_section(out_dir, experiment, reference_dirs)
@@ -724,8 +771,7 @@ def write_report(out_dir: str, experiments: list[str] | None = None,
       profiles.add(loaded[1].get("settings", {}).get("profile"))
   profile_note = f" (profile {'/'.join(sorted(p for p in profiles if p))})" if profiles else ""
   beside = any(row["reference"] != NOT_SHIPPED for row in summaries.values())
-  inside = lambda d: os.path.abspath(d).startswith(disk.REPO + os.sep)
-  shipped = ", ".join(f"`{os.path.relpath(d, disk.REPO) if inside(d) else d}`"
+  shipped = ", ".join(f"`{os.path.relpath(d, out_dir)}`"
                       for d in reference_dirs if os.path.abspath(d) != os.path.abspath(out_dir))
   intro = ("Each section: what the paper reports, what the reference beside this run shows "
            f"(the first of {shipped} that holds the experiment; a profile other than the "
@@ -733,18 +779,22 @@ def write_report(out_dir: str, experiments: list[str] | None = None,
            "beside this run conclusion by conclusion), what this run shows, and a verdict for "
            "each. " if beside else
            "Each section: what the paper reports, what these runs show, and a verdict. ")
-  rules = (f"A verdict tests each part of the claim in every cell (mean over seeds, shown and "
-           f"tested to {DIGITS} digits): 'reproduced' when every part holds, 'partly' when the "
-           "core holds and a part does not, 'not reproduced' when the core fails (a fall "
-           "where the paper claims a rise is never 'partly'). A part that rests on one seed "
-           "says so. A figure that no published script ran is judged at each learning rate it "
-           "trained (the scripts' 0.005 and the text's 0.025), and a warm start also without "
-           "the runs whose start missed an atom. Thresholds: high >= {HIGH}, low < {LOW}, a "
-           "rise or fall >= {RISE}, matching a number within {TOLERANCE}; CL above NCL by >= "
-           "{MARGIN}.".format(HIGH=HIGH, LOW=LOW, RISE=RISE, TOLERANCE=TOLERANCE,
-                              MARGIN=MARGIN))
+  rules = (f"The rule, for every claim: {RULE} Where the paper's figure shows a start, only "
+           "the cells that start where the paper's do are judged. A figure that no published "
+           "script ran is judged at each learning rate it trained (the scripts' 0.005 and the "
+           "text's 0.025), and a warm start also without the runs whose start missed an atom. "
+           "Runs whose status is not ok (diverged, unbounded loss, collapsed) are counted by "
+           "status and left out of every mean. Tables show mean +- sample std over a cell's "
+           f"ok seeds. Thresholds: high >= {HIGH}, low < {LOW}, a rise or fall >= {RISE}, "
+           f"matching a number within {TOLERANCE}; CL above NCL by >= {MARGIN}.")
   lines = ["# ncl_landscape: the paper's claims beside our runs", "", intro + rules, "",
            *summary_table(summaries, profile_note, beside), "", *sections]
+  return "\n".join(lines)
+
+
+def write_report(out_dir: str, experiments: list[str] | None = None,
+                 reference_dirs: tuple[str, ...] = DEFAULT_REFERENCES) -> str:
+  """Writes report_text to out_dir/REPORT.md; returns its path."""
   path = os.path.join(out_dir, "REPORT.md")
-  disk.atomic_write(path, "\n".join(lines).encode())
+  disk.atomic_write(path, report_text(out_dir, experiments, reference_dirs).encode())
   return path

@@ -11,8 +11,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ncl_landscape.verdicts import MOST
+
 RECOVERED_AT = 0.8  # default: a final minimum max-cosine at least this is "recovered"
-HALF = 0.5  # a start level is rescued when at least this fraction of its seeds recovers
 
 
 def arm_name(mechanism: str, width: int) -> str:
@@ -31,8 +32,20 @@ class Level(NamedTuple):
   c: float  # warm-start exponent, 0 for a random start
   initial: np.ndarray  # [seeds] initial minimum max-cosine
   final: np.ndarray  # [seeds] final minimum max-cosine
-  diverged: int  # runs of the level that diverged (left out)
+  diverged: int  # runs of the level that are not ok (left out)
   recovered: float  # fraction of the ok seeds whose final value reaches the threshold
+  moving: int  # ok runs still moving at the end (convergence.py)
+
+  @property
+  def rescued(self) -> bool:
+    """Most of the level's ok seeds recover (verdicts.MOST); False without an ok seed."""
+    return bool(self.recovered > MOST)
+
+  @property
+  def split(self) -> str:
+    """'1 of 2 seeds' where the seeds split, else ''."""
+    k = int(round(self.recovered * len(self.final))) if len(self.final) else 0
+    return f"{k} of {len(self.final)} seeds" if 0 < k < len(self.final) else ""
 
 
 def levels(curves: dict, mechanism: str, width: int, sparsity: float,
@@ -46,8 +59,11 @@ def levels(curves: dict, mechanism: str, width: int, sparsity: float,
     runs = sel & np.isclose(curves["warm_start_c"], c)
     ok = runs & (curves["status"] == "ok")
     initial, final = curves["maxcos_min"][ok, 0], curves["maxcos_min"][ok, -1]
+    moving = int(np.sum(curves["convergence"][ok] == "still_moving")) \
+        if "convergence" in curves else 0
     out.append(Level(float(c), initial, final, int(np.sum(runs & ~ok)),
-                     float(np.mean(final >= recovered_at)) if ok.any() else float("nan")))
+                     float(np.mean(final >= recovered_at)) if ok.any() else float("nan"),
+                     moving))
   return sorted(out, key=lambda lv: np.mean(lv.initial) if len(lv.initial) else np.inf)
 
 
@@ -57,22 +73,30 @@ class Border(NamedTuple):
   low: float | None  # seed spread (min, max) of that level's initial minimum max-cosine
   high: float | None
   c: float | None  # the border level's c (0: the random start)
+  beyond: str = ""  # the next farther level's seeds where they split: '1 of 2 seeds at 0.50'
+  moving: int = 0  # runs of the border level and the next farther one still moving at the end
 
 
 NO_BORDER = Border(None, None, None, None)
 
 
 def border(lvls: list[Level]) -> Border:
-  """The farthest start level such that it and every closer level recover at least HALF of
-  their seeds (the recovered region reaching the closest start); NO_BORDER if the closest
-  start itself is not rescued. lvls: farthest first, as levels() returns them."""
-  found = NO_BORDER
-  for lv in reversed(lvls):
-    if not lv.recovered >= HALF:  # NaN (no ok seed) too
+  """The farthest start level such that it and every closer level are rescued (most of their
+  seeds recover: the recovered region reaching the closest start); NO_BORDER if the closest
+  start itself is not rescued. Where the next farther level's seeds split, or runs that
+  decide the border were still moving, the border says so. lvls: farthest first."""
+  found, index = NO_BORDER, len(lvls)
+  for i in reversed(range(len(lvls))):
+    if not lvls[i].rescued:
       break
+    lv, index = lvls[i], i
     found = Border(float(np.mean(lv.initial)), float(np.min(lv.initial)),
                    float(np.max(lv.initial)), lv.c)
-  return found
+  nxt = lvls[index - 1] if index > 0 else None
+  beyond = (f"{nxt.split} at {np.mean(nxt.initial):.2f}" if nxt is not None and nxt.split
+            else "")
+  moving = sum(lv.moving for lv in lvls[max(index - 1, 0):index + 1])
+  return found._replace(beyond=beyond, moving=moving)
 
 
 def borders(curves: dict, recovered_at: float = RECOVERED_AT) -> dict[tuple, Border]:
@@ -87,7 +111,11 @@ def borders(curves: dict, recovered_at: float = RECOVERED_AT) -> dict[tuple, Bor
 
 
 def border_text(b: Border) -> str:
-  return "none" if b.initial is None else f"{b.initial:.2f} [{b.low:.2f}, {b.high:.2f}]"
+  """'0.69 [0.65, 0.72]; 1 of 2 seeds at 0.50; 2 runs moving' (the notes where they apply)."""
+  text = "none" if b.initial is None else f"{b.initial:.2f} [{b.low:.2f}, {b.high:.2f}]"
+  notes = [b.beyond] if b.beyond else []
+  notes += [f"{b.moving} run{'s' if b.moving > 1 else ''} moving"] if b.moving else []
+  return "; ".join([text, *notes])
 
 
 def reach(b: Border) -> float:
@@ -109,9 +137,9 @@ def improved(curves: dict, mechanism: str) -> tuple[int, int]:
 
 def random_recovers(curves: dict, mechanism: str, width: int, sparsity: float,
                     recovered_at: float) -> bool:
-  """Whether the cell's random start (c = 0) recovers at least HALF of its ok seeds."""
+  """Whether the cell's random start (c = 0) is rescued: most of its ok seeds recover."""
   random = [lv for lv in levels(curves, mechanism, width, sparsity, recovered_at) if lv.c == 0]
-  return bool(random) and random[0].recovered >= HALF
+  return bool(random) and random[0].rescued
 
 
 def random_rescues(curves: dict, mechanism: str, found: dict,
@@ -168,11 +196,11 @@ def summary(curves: dict, order: tuple[str, ...] = (),
                 for m in mechanisms}
   ranked = sorted(mechanisms, key=mean_reach.get)
   lines = [f"Border: the mean [seed range] initial minimum max-cosine of the farthest start "
-           f"from which at least half the seeds end at >= {recovered_at:g}, every closer start "
-           "rescued too; none: not even the closest start. Ranked by the mean border (none "
-           "counted as 2). Improved: ok runs that end above where they started; still moving: "
-           "ok runs whose minimum max-cosine or loss still moved over the last tenth of their "
-           "epochs (a border may lie farther with longer training).", "",
+           f"from which most seeds (more than half) end at >= {recovered_at:g}, every closer "
+           "start rescued too; none: not even the closest start. A border names the next "
+           "farther start where its seeds split, and the runs of the two that were still "
+           "moving at the end (convergence flag). Ranked by the mean border (none counted as "
+           "2). Improved: ok runs that end above where they started.", "",
            "| mechanism | " + " | ".join(f"m = {w}, sparsity {s:g}" for w in widths
                                       for s in sparsities) + " | improved | still moving |",
            "|---|" + "---|" * (len(widths) * len(sparsities) + 2)]
@@ -197,7 +225,7 @@ def summary(curves: dict, order: tuple[str, ...] = (),
             "- Only keep a start that is already recovered (a border at or above the "
             "threshold): " + (", ".join(f"{m} ({cells(keeps[m])})" for m in ranked
                                         if keeps[m]) or "none") + ".",
-            "- From a random start, at least half the seeds recover: " + (", ".join(
+            "- From a random start, most seeds recover: " + (", ".join(
                 f"{m} ({cells(from_random[m])})" for m in ranked if from_random[m])
                 or "no mechanism") + "."
             + (" The border does not reach the random start in " + "; ".join(
@@ -211,8 +239,13 @@ def summary(curves: dict, order: tuple[str, ...] = (),
     lines.append(f"- Sparsity {sparsities[0]:g} -> {sparsities[-1]:g}: " + "; ".join(_moves(
         found, ranked, [((w, sparsities[0]), (w, sparsities[-1]), f"m = {w}")
                         for w in widths], recovered_at)) + ".")
+  split = [f"{m} at m = {w}, sparsity {s:g}: {b.beyond}" for (m, w, s), b in found.items()
+           if b.beyond]
+  moving = sum(bool(b.moving) for b in found.values())
   verdict = (f"{len(rescuing)} of {len(mechanisms)} mechanisms rescue a start below "
-             f"{recovered_at:g} ({', '.join(rescuing) or 'none'}), "
-             f"{sum(bool(v) for v in from_random.values())} recover at least half the seeds "
-             "from a random start")
+             f"{recovered_at:g} by most seeds ({', '.join(rescuing) or 'none'}), "
+             f"{sum(bool(v) for v in from_random.values())} recover by most seeds "
+             f"from a random start; {len(split)} of {len(found)} borders have a farther start "
+             f"whose seeds split ({'; '.join(split) or 'none'}); {moving} of {len(found)} "
+             "borders rest on runs still moving at the end")
   return verdict, lines

@@ -1,9 +1,9 @@
 """The rescue map's figures, drawn only from a saved curves.npz (rescue.py reads it).
 
 rescue.png: one panel per sparsity (rows) and encoder width (columns); in each, mechanisms
-x start levels (random, then warm starts closer and closer), colour the fraction of seeds
-recovered, each cell annotated with its mean initial -> final minimum max-cosine, the border
-level outlined.
+x start levels (random, then warm starts closer and closer), coloured by the k of n ok seeds
+recovered (a legend of the fractions that occur), each cell annotated with its mean initial
+minimum max-cosine -> every ok seed's final one and its k of n, the border level outlined.
 rescue_scatter.png: one panel per mechanism, every ok run's final against its initial
 minimum max-cosine, coloured by width, the diagonal drawn: runs above it improved, runs
 right of the dashed line started recovered, runs above the dotted one ended recovered.
@@ -11,6 +11,7 @@ right of the dashed line started recovered, runs above the dotted one ended reco
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.patches import Patch
 
 from ncl_landscape import plotting, rescue
 from ncl_landscape.atlas_plots import init_label
@@ -23,7 +24,44 @@ def _present(curves: dict, order: tuple[str, ...]) -> tuple[list[str], list[int]
   return mechanisms, sorted({w for _, w in arms})
 
 
-def plot_map(curves: dict, path: str, order: tuple[str, ...], recovered_at: float) -> None:
+def recovered(lv: rescue.Level, recovered_at: float) -> tuple[int, int]:
+  """(k, n): k of the level's n ok seeds end at or above recovered_at."""
+  return int(np.sum(lv.final >= recovered_at)), len(lv.final)
+
+
+def fraction_colours(counts) -> dict[float, tuple[str, tuple]]:
+  """Each fraction of seeds recovered that occurs -> (its legend label, e.g. '1 of 2 seeds',
+  its colour); counts: the cells' (k, n), n > 0."""
+  labels: dict[float, list[str]] = {}
+  for k, n in sorted(set(counts), key=lambda c: (c[0] / c[1], c[1])):
+    labels.setdefault(k / n, []).append(f"{k} of {n}")
+  return {f: (" / ".join(names) + " seeds", plt.cm.viridis(f)) for f, names in labels.items()}
+
+
+NO_OK_SEED = (0.75, 0.75, 0.75, 1.0)  # a cell whose every run is left out (status not ok)
+
+
+def beside(x: float, threshold: float) -> str:
+  """x with two digits, or as many more as keep it on its side of threshold ('0.7996')."""
+  digits = next(d for d in range(2, 17) if (round(x, d) >= threshold) == (x >= threshold))
+  return f"{x:.{digits}f}"
+
+
+def cell_text(lv: rescue.Level, recovered_at: float) -> str:
+  """'0.48 -> 0.77, 0.85' (mean initial -> every ok seed's final, or their range beyond three
+  seeds, each on its side of recovered_at) over 'k of n' and the runs left out: the seeds,
+  never their mean, decide."""
+  if not len(lv.final):
+    return f"{lv.diverged} not ok"
+  finals = [beside(v, recovered_at) for v in np.sort(lv.final)]
+  shown = ", ".join(finals) if len(finals) <= 3 else f"{finals[0]}-{finals[-1]}"
+  k, n = recovered(lv, recovered_at)
+  return (f"{np.mean(lv.initial):.2f} -> {shown}\n{k} of {n}"
+          + (f", {lv.diverged} not ok" if lv.diverged else ""))
+
+
+def plot_map(curves: dict, path: str, order: tuple[str, ...], recovered_at: float,
+             config: dict | None = None) -> None:
   mechanisms, widths = _present(curves, order)
   sparsities = sorted(set(curves["sparsity"].tolist()))
   starts = sorted(set(curves["warm_start_c"].tolist()))
@@ -32,35 +70,51 @@ def plot_map(curves: dict, path: str, order: tuple[str, ...], recovered_at: floa
                                     max(3.0, 1.2 + 0.42 * len(mechanisms) * len(sparsities))),
                            layout="constrained")
   borders = rescue.borders(curves, recovered_at)
+  panels = {(sparsity, width): {m: rescue.levels(curves, m, width, sparsity, recovered_at)
+                                for m in mechanisms}
+            for sparsity in sparsities for width in widths}
+  colours = fraction_colours(recovered(lv, recovered_at) for cells in panels.values()
+                             for lvls in cells.values() for lv in lvls if len(lv.final))
   for row, sparsity in zip(axes, sparsities):
     for ax, width in zip(row, widths):
-      grid = np.full((len(mechanisms), len(starts)), np.nan)
+      grid = np.ones((len(mechanisms), len(starts), 4))
       for i, mechanism in enumerate(mechanisms):
-        for lv in rescue.levels(curves, mechanism, width, sparsity, recovered_at):
+        for lv in panels[(sparsity, width)][mechanism]:
           j = starts.index(lv.c)
-          grid[i, j] = lv.recovered
-          if len(lv.final):
-            ax.text(j, i, f"{np.mean(lv.initial):.2f}\n{np.mean(lv.final):.2f}"
-                    + ("!" if lv.diverged else ""), ha="center", va="center", fontsize=6,
-                    color="white" if not lv.recovered >= rescue.HALF else "black")
+          k, n = recovered(lv, recovered_at)
+          grid[i, j] = colours[k / n][1] if n else NO_OK_SEED
+          ax.text(j, i, cell_text(lv, recovered_at), ha="center", va="center", fontsize=6,
+                  color="white" if grid[i, j, :3] @ (0.299, 0.587, 0.114) < 0.5 else "black")
         edge = borders.get((mechanism, width, sparsity), rescue.NO_BORDER).c
         if edge is not None:
           ax.add_patch(plt.Rectangle((starts.index(edge) - 0.5, i - 0.5), 1, 1, fill=False,
                                      edgecolor="red", linewidth=1.5))
-      image = ax.imshow(grid, vmin=0, vmax=1, cmap="viridis", aspect="auto")
+      ax.imshow(grid, aspect="auto")
       ax.set_xticks(range(len(starts)), [init_label(c).replace("warm ", "") for c in starts],
                     fontsize=7)
       ax.set_title(f"m = {width}, sparsity {sparsity:g}", fontsize=9)
     row[0].set_yticks(range(len(mechanisms)), mechanisms, fontsize=8)
-  fig.colorbar(image, ax=axes.ravel().tolist(),
-               label=f"fraction recovered (final >= {recovered_at:g})")
-  plotting.figure_title(fig, "Rescue map: initial -> final minimum max-cosine per start "
-                        "(red: the border, ! diverged runs)", curves)
+  handles = [Patch(color=colour, label=label) for label, colour in colours.values()]
+  if any(not len(lv.final) for cells in panels.values() for lvls in cells.values()
+         for lv in lvls):
+    handles.append(Patch(color=NO_OK_SEED, label="no ok seed"))
+  handles.append(Patch(fill=False, edgecolor="red", linewidth=1.5,
+                       label="border: the farthest start rescued (most seeds recover, "
+                       "every closer start too)"))
+  fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize=8,
+             title=f"ok seeds recovered (final minimum max-cosine >= {recovered_at:g})",
+             title_fontsize=8)
+  plotting.figure_title(fig, "Rescue map: per start, mean initial -> each ok seed's final "
+                        "minimum max-cosine, and k of n ok seeds recovered"
+                        + plotting.not_ok_note(curves), curves, config,
+                        {name: rescue.split_arm(name)[0] for name in config["arms"]}
+                        if config else None)
   fig.savefig(path, dpi=110, bbox_inches="tight")
   plt.close(fig)
 
 
-def plot_scatter(curves: dict, path: str, order: tuple[str, ...], recovered_at: float) -> None:
+def plot_scatter(curves: dict, path: str, order: tuple[str, ...], recovered_at: float,
+                 config: dict | None = None) -> None:
   mechanisms, widths = _present(curves, order)
   cols = min(4, len(mechanisms))
   rows = -(-len(mechanisms) // cols)
@@ -86,15 +140,16 @@ def plot_scatter(curves: dict, path: str, order: tuple[str, ...], recovered_at: 
   for ax in axes[:, 0]:
     ax.set_ylabel("final min max-cosine")
   axes.flat[0].legend(fontsize=7)
-  plotting.figure_title(fig, "Rescue: final against initial minimum max-cosine (above the "
-                        "diagonal: improved)", curves)
+  plotting.figure_title(fig, "Rescue: final against initial minimum max-cosine of the runs of "
+                        "status ok (above the diagonal: improved)" + plotting.not_ok_note(curves),
+                        curves, config)
   plotting.save_figure(fig, path)
 
 
 def plot_rescue(curves: dict, path: str, order: tuple[str, ...] = (),
-                recovered_at: float = rescue.RECOVERED_AT) -> None:
+                recovered_at: float = rescue.RECOVERED_AT, config: dict | None = None) -> None:
   """rescue.png at path and rescue_scatter.png beside it; order: the mechanisms' row order
-  (default: as in the curves)."""
+  (default: as in the curves); config: the subtitle's."""
   order = order or tuple(dict.fromkeys(rescue.split_arm(str(a))[0] for a in curves["method"]))
-  plot_map(curves, path, order, recovered_at)
-  plot_scatter(curves, path.replace(".png", "_scatter.png"), order, recovered_at)
+  plot_map(curves, path, order, recovered_at, config)
+  plot_scatter(curves, path.replace(".png", "_scatter.png"), order, recovered_at, config)

@@ -28,15 +28,29 @@ def subset(res: Results, keep: np.ndarray) -> Results:
   return res._replace(rows=[r for r, k in zip(res.rows, keep) if k], curves=curves)
 
 
+def same_runs(settings: dict) -> dict[str | None, list[tuple]]:
+  """Arm -> its groups of sparsities that draw the same latents (settings' same_runs: per
+  arm, or one list for every arm, keyed None)."""
+  same = settings.get("same_runs") or {}
+  if isinstance(same, dict):
+    return {arm: [tuple(g) for g in groups] for arm, groups in same.items()}
+  return {None: [tuple(g) for g in same]}
+
+
 def without_repeats(res: Results) -> Results:
-  """Each run once: the sparsities that draw the same runs as an earlier one (settings'
-  same_runs, e.g. 0.2 beside 0.1 with fixed-count latents at d = 10) are left out, so no
-  verdict counts a cell twice; all_rows keeps them."""
-  repeats = [s for group in res.settings.get("same_runs") or () for s in group[1:]]
-  if not repeats or "sparsity" not in res.curves:
+  """Each run once: in each arm, the sparsities that draw the same latents as an earlier one
+  (same_runs, e.g. 0.2 beside 0.1 with fixed-count latents at d = 10, not at d = 20) are left
+  out, so no verdict counts a cell twice; all_rows keeps them."""
+  same = same_runs(res.settings)
+  if not same or "sparsity" not in res.curves:
     return res._replace(all_rows=res.all_rows or res.rows)
-  keep = ~np.isclose(res.curves["sparsity"][:, None], np.asarray(repeats)[None]).any(1)
-  return subset(res, keep)._replace(all_rows=res.rows)
+  repeat = np.zeros(len(res.rows), bool)
+  for arm, groups in same.items():
+    repeats = [s for group in groups for s in group[1:]]
+    in_arm = np.ones(len(repeat), bool) if arm is None else res.curves["method"] == arm
+    repeat |= in_arm & np.isclose(res.curves["sparsity"][:, None],
+                                  np.asarray(repeats)[None]).any(1)
+  return subset(res, ~repeat)._replace(all_rows=res.rows)
 
 
 def load(directory: str) -> tuple[Results, dict] | None:

@@ -2,7 +2,8 @@
 metrics, parameters, dictionary), <arm>/segment-<i>.npz for an unfinished one (the carry
 after its last finished segment of epochs, and the logs so far), and a manifest.
 
-Both also hold the seconds the chunk has trained so far, across resumes ('seconds').
+Both also hold the seconds the chunk has trained so far, across resumes ('seconds'), and the
+seconds of the compiles charged to it ('compile_seconds'; experiment.run_arm).
 
 The manifest maps each arm to the hash of what determines its results (its config,
 grid, chunk size and vmap width) and each file to its SHA-256. A file is used only if
@@ -119,44 +120,48 @@ def _save(directory: str, arm: str, name: str, path: str, arm_hash: str, arrays:
     os.remove(path_of(directory, f"{arm}/{drop}"))
 
 
-def _seconds(arrays: dict) -> float:
-  return float(arrays["seconds"]) if "seconds" in arrays else math.nan
+def _seconds(arrays: dict) -> tuple[float, float]:
+  """(training seconds, compile seconds); a file saved before compiles were kept has none."""
+  return (float(arrays["seconds"]) if "seconds" in arrays else math.nan,
+          float(arrays.get("compile_seconds", 0.0)))
 
 
 def load_chunk(directory: str, arm: str, index: int,
-               arm_hash: str) -> tuple[RunOutput, float] | None:
-  """(the saved chunk, its training seconds) if it belongs to arm_hash and its file is intact,
-  else None. Its params are flat (flat_params)."""
+               arm_hash: str) -> tuple[RunOutput, float, float] | None:
+  """(the saved chunk, its training seconds, its compile seconds) if it belongs to arm_hash and
+  its file is intact, else None. Its params are flat (flat_params)."""
   arrays = _load(directory, str(index), f"{arm}/{index}", arm_hash)
   if arrays is None:
     return None
   return RunOutput(curves=_group(arrays, "curves."), final=_group(arrays, "final."),
-                   params=_group(arrays, "params."), M=arrays["M"]), _seconds(arrays)
+                   params=_group(arrays, "params."), M=arrays["M"]), *_seconds(arrays)
 
 
 def save_chunk(directory: str, arm: str, index: int, arm_hash: str, out: RunOutput,
-               seconds: float) -> None:
+               seconds: float, compile_seconds: float) -> None:
   """Writes the finished chunk and removes its segment file, if any."""
   _save(directory, arm, str(index), f"{arm}/{index}", arm_hash,
-        {**_arrays(out), "seconds": np.float64(seconds)}, drop=f"segment-{index}")
+        {**_arrays(out), "seconds": np.float64(seconds),
+         "compile_seconds": np.float64(compile_seconds)}, drop=f"segment-{index}")
 
 
 def save_segment(directory: str, arm: str, index: int, arm_hash: str, carry_leaves: list,
-                 logs: dict, seconds: float) -> None:
+                 logs: dict, seconds: float, compile_seconds: float) -> None:
   """The state of an unfinished chunk after a segment: its carry's leaves (host arrays, in
-  tree order), the logs so far (name -> host array) and its training seconds so far,
-  replacing the previous segment."""
+  tree order), the logs so far (name -> host array), its training and compile seconds so
+  far, replacing the previous segment."""
   arrays = {f"carry.{i:04d}": v for i, v in enumerate(carry_leaves)}
   arrays.update({f"logs.{k}": v for k, v in logs.items()})
   arrays["seconds"] = np.float64(seconds)
+  arrays["compile_seconds"] = np.float64(compile_seconds)
   _save(directory, arm, f"segment-{index}", f"{arm}/segment-{index}", arm_hash, arrays)
 
 
 def load_segment(directory: str, arm: str, index: int, arm_hash: str):
-  """(carry leaves, logs, training seconds so far) of the chunk's last saved segment, or
-  None."""
+  """(carry leaves, logs, training seconds so far, compile seconds so far) of the chunk's last
+  saved segment, or None."""
   arrays = _load(directory, f"segment-{index}", f"{arm}/segment-{index}", arm_hash)
   if arrays is None:
     return None
   carry = _group(arrays, "carry.")
-  return [carry[k] for k in sorted(carry)], _group(arrays, "logs."), _seconds(arrays)
+  return [carry[k] for k in sorted(carry)], _group(arrays, "logs."), *_seconds(arrays)

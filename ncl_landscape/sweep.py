@@ -32,7 +32,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from ncl_landscape.config import RunConfig
 from ncl_landscape.hyper import Hyper
-from ncl_landscape.data import latent_identity
+from ncl_landscape.data import sample_latents
 from ncl_landscape.methods import own_terms, shared_config
 from ncl_landscape.train import TERM, RunOutput, make_trainer, run_output
 
@@ -62,27 +62,44 @@ def make_grid(base_seed: int, seeds: int, base: Hyper, **swept: Sequence[float])
   return Grid(keys=keys, hyper=hyper, points=points)
 
 
-def _run_identity(cfg: RunConfig, point: dict) -> tuple:
-  return (point["seed"], latent_identity(cfg.data, point["sparsity"]),
+def _latent_representatives(cfg: RunConfig, sparsities) -> dict[float, float]:
+  """Each sparsity -> the first of `sparsities` whose latents, drawn from one key, equal its
+  own (fixed counts at d = 10: 0.2 -> 0.1). The drawn latents are compared, not a rule."""
+  key = jax.random.key(0)
+  drawn: list[tuple[float, np.ndarray]] = []
+  out = {}
+  for s in dict.fromkeys(sparsities):
+    z = np.asarray(sample_latents(key, cfg.data, s))
+    out[s] = next((first for first, seen in drawn if np.array_equal(seen, z)), s)
+    if out[s] == s:
+      drawn.append((s, z))
+  return out
+
+
+def _run_identity(cfg: RunConfig, point: dict, representative: dict[float, float]) -> tuple:
+  return (point["seed"], representative[point["sparsity"]],
           *(point[f] for f in Hyper._fields if f != "sparsity"))
 
 
 def distinct_runs(cfg: RunConfig, grid: Grid) -> tuple[Grid, np.ndarray]:
   """The grid's distinct runs, and for every run of the grid its index among them. Runs of
-  the same seed and scalars whose sparsities draw the same data (data.latent_identity) are
+  the same seed and scalars whose sparsities draw the same latents (same_runs) are
   one run: it is trained once and reported under every label."""
   first: dict[tuple, int] = {}
-  index = np.array([first.setdefault(_run_identity(cfg, p), len(first)) for p in grid.points])
+  representative = _latent_representatives(cfg, [p["sparsity"] for p in grid.points])
+  index = np.array([first.setdefault(_run_identity(cfg, p, representative), len(first))
+                    for p in grid.points])
   rows = np.unique(index, return_index=True)[1]
   return Grid(grid.keys[rows], Hyper(*(v[rows] for v in grid.hyper)),
               [grid.points[r] for r in rows]), index
 
 
 def same_runs(cfg: RunConfig, grid: Grid) -> list[tuple[float, ...]]:
-  """The groups of two or more swept sparsities that draw the same data, e.g. [(0.1, 0.2)]."""
+  """The groups of two or more swept sparsities that draw the same latents, e.g. [(0.1, 0.2)]
+  (latents drawn and compared: fixed counts coincide at d = 10, not at d = 20)."""
   groups: dict = {}
-  for s in dict.fromkeys(p["sparsity"] for p in grid.points):
-    groups.setdefault(latent_identity(cfg.data, s), []).append(s)
+  for s, first in _latent_representatives(cfg, [p["sparsity"] for p in grid.points]).items():
+    groups.setdefault(first, []).append(s)
   return [tuple(g) for g in groups.values() if len(g) > 1]
 
 

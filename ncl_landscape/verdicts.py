@@ -1,29 +1,48 @@
-"""Judging a claim against saved runs: per-cell statistics, checks and their seed spread.
+"""Judging a claim against saved runs: one rule for every experiment.
 
-A check applies one test to the mean over seeds of every cell (a sparsity, a mask
-probability, a warm-start c, ...). The mean is rounded to the digits the report shows
-before it is tested, so a displayed 0.800 never fails a ">= 0.8" test. Every check also
-asks whether its outcome hangs on one seed: if dropping any single seed of a cell flips
-that cell's outcome, the check says so. Diverged runs never enter a mean: they are
-counted and shown.
+A claim has parts (e.g. "CL high", "NCL low"), each a Rule tested in every cell (a sparsity,
+a mask probability, a warm-start c, ...). A cell holds a part when most of its seeds pass
+(strictly more than half), each seed's value tested at full precision; its mean is shown
+beside the count, and a mean within one standard error of the rule's boundary marks the
+cell 'borderline'. A part is reproduced when most of its cells hold, partly when at least a
+third do, else not reproduced; a claim is as reproduced as its weakest part (RULE). Only
+runs with status 'ok' enter a cell; the others are counted by status and shown.
 """
 from __future__ import annotations
 
 import collections
+import dataclasses
 from typing import Callable, NamedTuple
 
 import numpy as np
 
-DIGITS = 3  # digits of every number the report shows, and of what a verdict tests
+DIGITS = 3  # digits of the numbers the report shows (more where a threshold needs them)
+MOST = 1 / 2  # a cell holds when more than this fraction of its seeds pass
+PARTLY = 1 / 3  # a part is 'partly' when at least this fraction of its cells hold
+WORDS = ("not reproduced", "partly", "reproduced")  # weakest first
+SHOWN = 6  # failing cells a part names in words (the table lists them all)
+RULE = ("A cell holds a part of a claim when most of its seeds pass it (each seed's value "
+        "tested at full precision); a mean within one standard error (sample std, ddof 1, "
+        "over sqrt(seeds)) of the threshold is called borderline. A part is 'reproduced' "
+        "when most of its cells hold, 'partly' when at least a third do, else 'not "
+        "reproduced'; a claim is as reproduced as its weakest part. Every part prints k of n "
+        "cells, and every cell whose seeds split prints k of n seeds.")
 
 
-def shown(x: float) -> float:
-  """x as the report shows it."""
-  return round(float(x), DIGITS)
+def fmt(x: float, digits: int = DIGITS) -> str:
+  return "n/a" if not np.isfinite(x) else f"{x:.{digits}f}"
 
 
-def fmt(x: float) -> str:
-  return "n/a" if not np.isfinite(x) else f"{x:.{DIGITS}f}"
+def fmt_beside(x: float, threshold: float) -> str:
+  """x with enough digits (DIGITS to 6) that the printed value sits on its side of threshold;
+  a magnitude below 0.01 in scientific notation."""
+  if np.isfinite(x) and 0 < abs(x) < 0.01:
+    return f"{x:.2e}"
+  for digits in range(DIGITS, 7):
+    shown = round(float(x), digits)
+    if (shown >= threshold) == (x >= threshold) and (shown > threshold) == (x > threshold):
+      return fmt(x, digits)
+  return fmt(x, 6)
 
 
 class MissingArm(ValueError):
@@ -31,24 +50,41 @@ class MissingArm(ValueError):
 
 
 class Stat(NamedTuple):
+  """The ok runs of one cell: mean and sample std (ddof 1) of their values."""
   mean: float
   std: float
   ok: int
-  diverged: int
+  excluded: tuple = ()  # (status, count) of the runs not 'ok': diverged, unbounded, ...
   values: tuple = ()  # the ok runs' values
   seeds: tuple = ()  # their seeds, in the same order
 
+  @property
+  def sem(self) -> float:
+    """Standard error of the mean (NaN for fewer than two runs)."""
+    return self.std / np.sqrt(self.ok) if self.ok > 1 else float("nan")
+
   def __str__(self) -> str:
-    text = "n/a" if self.ok == 0 else f"{fmt(self.mean)} +- {fmt(self.std)}"
-    return text + (f" ({self.diverged} diverged)" if self.diverged else "")
+    text = "n/a" if self.ok == 0 else fmt(self.mean) + (
+        f" +- {fmt(self.std)}" if self.ok > 1 else " (one run)")
+    return text + excluded_text(self.excluded)
 
 
-def stat(values, seeds=(), diverged: int = 0) -> Stat:
-  """Mean and std of the values (NaN when there are none)."""
+def excluded_text(excluded) -> str:
+  return "".join(f" ({n} {status})" for status, n in excluded if n)
+
+
+def stat(values, seeds=(), excluded=()) -> Stat:
+  """Mean and sample std of the values (NaN when there are none; std NaN for one)."""
   v = np.asarray(values, float)
   return Stat(float(v.mean()) if len(v) else float("nan"),
-              float(v.std()) if len(v) else float("nan"), len(v), diverged, tuple(v.tolist()),
-              tuple(seeds))
+              float(v.std(ddof=1)) if len(v) > 1 else float("nan"), len(v),
+              tuple(excluded), tuple(v.tolist()), tuple(seeds))
+
+
+def count_statuses(statuses) -> tuple:
+  """(status, count) of every status other than 'ok', in a fixed order."""
+  counts = collections.Counter(s for s in statuses if s != "ok")
+  return tuple(sorted(counts.items()))
 
 
 def group_stats(rows: list[dict], keys: tuple[str, ...], value: str) -> dict[tuple, Stat]:
@@ -60,73 +96,154 @@ def group_stats(rows: list[dict], keys: tuple[str, ...], value: str) -> dict[tup
   for g, members in sorted(groups.items()):
     ok = [r for r in members if r["status"] == "ok"]
     out[g] = stat([float(r[value]) for r in ok], [r.get("seed", "") for r in ok],
-                  len(members) - len(ok))
+                  count_statuses(r["status"] for r in members))
   return out
 
 
-class Check(NamedTuple):
-  holds: bool
-  text: str  # the claim part, its threshold, the numbers, and any fragility
-
-
-def check(name: str, cells: dict[str, Stat], test: Callable[[float], bool], rule: str) -> Check:
-  """test(shown cell mean) in every cell. rule: the test in words, e.g. '>= 0.8'.
-
-  Raises MissingArm when no cell has a run."""
-  judged = {label: st for label, st in cells.items() if st.ok}
-  if not judged:
-    raise MissingArm(f"no finished runs for '{name}'")
-  failing = [label for label, st in judged.items() if not test(shown(st.mean))]
-  means = [shown(st.mean) for st in judged.values()]
-  if failing:
-    numbers = "; ".join(f"{label}: {fmt(judged[label].mean)}" for label in failing)
-    text = f"{name} ({rule}): fails in {len(failing)} of {len(judged)} cells ({numbers})"
-  elif len(means) == 1:
-    text = f"{name} ({rule}): holds ({fmt(means[0])})"
-  else:
-    text = (f"{name} ({rule}): holds in all {len(judged)} cells "
-            f"({fmt(min(means))} to {fmt(max(means))})")
-  notes = [fragility(label, st, test) for label, st in judged.items()]
-  notes = [n for n in notes if n]
-  if notes:
-    text += "; " + "; ".join(notes)
-  unjudged = [label for label, st in cells.items() if not st.ok]
-  if unjudged:
-    text += f"; no ok run in {', '.join(unjudged)}"
-  return Check(not failing, text)
-
-
-def fragility(label: str, st: Stat, test: Callable[[float], bool]) -> str:
-  """'' unless the cell's outcome rests on one seed: a single seed, or one seed whose removal
-  flips it."""
-  if st.ok == 1:
-    return f"{label} rests on one seed"
-  outcome = test(shown(st.mean))
-  values = np.asarray(st.values)
-  for i in range(len(values)):
-    if test(shown(np.delete(values, i).mean())) != outcome:
-      seed = st.seeds[i] if st.seeds else i
-      return f"{label} hangs on one seed (without seed {seed} it {'fails' if outcome else 'holds'})"
-  return ""
-
-
-def paired(a: Stat, b: Stat) -> Stat:
+def paired(a: Stat, b: Stat, same_runs: bool = False) -> Stat:
   """Per-seed differences a - b over the seeds both hold (runs with the same seed share their
-  data and initialisation)."""
+  data and initialisation). same_runs: a and b are two readings of the same runs (an end and
+  a start), so the runs not ok are counted once."""
   b_by_seed = dict(zip(b.seeds, b.values))
   pairs = [(s, v - b_by_seed[s]) for s, v in zip(a.seeds, a.values) if s in b_by_seed]
-  return stat([d for _, d in pairs], [s for s, _ in pairs], a.diverged + b.diverged)
+  excluded = collections.Counter(dict(a.excluded)) + (
+      collections.Counter() if same_runs else collections.Counter(dict(b.excluded)))
+  return stat([d for _, d in pairs], [s for s, _ in pairs], tuple(sorted(excluded.items())))
 
 
-def overall(checks: list[Check], required: int) -> str:
-  """'reproduced' if every check holds, 'not reproduced' if one of the first `required`
-  (the claim's core) fails, else 'partly'."""
-  if all(c.holds for c in checks):
-    return "reproduced"
-  if not all(c.holds for c in checks[:required]):
-    return "not reproduced"
-  return "partly"
+@dataclasses.dataclass(frozen=True)
+class Rule:
+  """A test of one value: op '>=', '>', '<' or '<=' against threshold, or 'within'
+  (|value - threshold| <= tolerance)."""
+  op: str
+  threshold: float
+  tolerance: float = 0.0
+
+  def passes(self, value) -> np.ndarray:
+    v = np.asarray(value, float)
+    return {">=": lambda: v >= self.threshold, ">": lambda: v > self.threshold,
+            "<": lambda: v < self.threshold, "<=": lambda: v <= self.threshold,
+            "within": lambda: np.abs(v - self.threshold) <= self.tolerance}[self.op]()
+
+  def boundary(self, value: float) -> float:
+    """The threshold the value is nearest to (a band has two)."""
+    if self.op != "within":
+      return self.threshold
+    return self.threshold + np.sign(value - self.threshold) * self.tolerance
+
+  def __str__(self) -> str:
+    if self.op == "within":
+      return f"within {self.tolerance:g} of {self.threshold:g}"
+    return f"{self.op} {self.threshold:g}"
 
 
-def verdict_text(checks: list[Check], required: int) -> str:
-  return overall(checks, required) + ": " + "; ".join(c.text for c in checks)
+class Cell(NamedTuple):
+  label: str
+  stat: Stat
+  rule: Rule
+  passing: int  # seeds that pass the rule
+  holds: bool  # most seeds pass
+  borderline: bool  # the mean lies within one standard error of the rule's boundary
+  unit: str = "seeds"  # what the cell's values are: seeds, or runs (seeds x sparsities)
+
+  def text(self) -> str:
+    """'sparsity 0.3: 0.729, 2 of 5 seeds' (seeds only where they split)."""
+    st = self.stat
+    mean = fmt_beside(st.mean, self.rule.boundary(st.mean))
+    seeds = "" if self.passing in (0, st.ok) else f", {self.passing} of {st.ok} {self.unit}"
+    one = ", one seed" if st.ok == 1 and st.seeds else ""
+    near = f", borderline (standard error {fmt(st.sem)})" if self.borderline else ""
+    return f"{self.label}: {mean}{seeds}{one}{near}" if self.label else f"{mean}{near}"
+
+
+def judge_cell(label: str, st: Stat, rule: Rule, unit: str = "seeds") -> Cell:
+  passing = int(rule.passes(np.asarray(st.values)).sum())
+  near = st.ok > 1 and abs(st.mean - rule.boundary(st.mean)) <= st.sem
+  return Cell(label, st, rule, passing, passing > MOST * st.ok, bool(near), unit)
+
+
+def word(held: int, cells: int) -> str:
+  """The aggregation rule: most cells, at least a third, else none."""
+  if cells and held > MOST * cells:
+    return WORDS[2]
+  return WORDS[1] if cells and held >= PARTLY * cells else WORDS[0]
+
+
+class Part(NamedTuple):
+  """One part of a claim judged in every cell that has an ok run."""
+  name: str
+  rule: str  # the rule in words, e.g. '>= 0.8'
+  cells: tuple  # of Cell
+  unjudged: tuple = ()  # labels of cells without an ok run
+
+  @property
+  def held(self) -> int:
+    return sum(c.holds for c in self.cells)
+
+  @property
+  def word(self) -> str:
+    return word(self.held, len(self.cells))
+
+  @property
+  def text(self) -> str:
+    """'CL high (>= 0.8): 1 of 2 cells; fails in sparsity 0.3: 0.729, 2 of 5 seeds'."""
+    failing = [c.text() for c in self.cells if not c.holds]
+    notes = [c.text() for c in self.cells
+             if c.holds and (c.borderline or c.passing < c.stat.ok or
+                             (c.stat.ok == 1 and c.stat.seeds))]
+    head = f"{self.name} ({self.rule})"
+    if len(self.cells) == 1:
+      text = f"{head}: {'holds' if self.held else 'fails'} ({self.cells[0].text()})"
+    else:
+      means = [c.stat.mean for c in self.cells]
+      text = (f"{head}: {self.held} of {len(self.cells)} cells"
+              + (f" ({fmt(min(means))} to {fmt(max(means))})" if not failing else "")
+              + (f"; fails in {'; '.join(failing[:SHOWN])}" if failing else "")
+              + (f" and {len(failing) - SHOWN} more cells (see the table)"
+                 if len(failing) > SHOWN else "")
+              + (f"; holds, not by every seed, in {'; '.join(notes)}" if notes else ""))
+    return text + (f"; no ok run in {', '.join(self.unjudged)}" if self.unjudged else "")
+
+
+def judge(name: str, cells: dict[str, Stat], rule: Rule | dict[str, Rule],
+          rule_text: str = "") -> Part:
+  """The part `name` tested in every cell, by one rule or a rule per cell label (then
+  rule_text says it in words). Raises MissingArm when no cell has a run."""
+  rule_of = rule.get if isinstance(rule, dict) else lambda _: rule
+  judged = tuple(judge_cell(label, st, rule_of(label)) for label, st in cells.items() if st.ok)
+  if not judged:
+    raise MissingArm(f"no finished runs for '{name}'")
+  return Part(name, rule_text or str(rule), judged,
+              tuple(label for label, st in cells.items() if not st.ok))
+
+
+def single(name: str, value: float, rule: Rule, label: str = "") -> Part:
+  """A part of one measured number (a theorem's check): holds iff the number passes."""
+  return judge(name, {label: stat([value])}, rule)
+
+
+class Verdict(NamedTuple):
+  """A claim's verdict: its weakest part's word, and every part's counts."""
+  parts: tuple  # of Part
+  note: str = ""  # what the parts do not say (e.g. which cells the verdict rests on)
+
+  @property
+  def word(self) -> str:
+    return min((p.word for p in self.parts), key=WORDS.index)
+
+  def __str__(self) -> str:
+    return (f"{self.word}: " + "; ".join(p.text for p in self.parts)
+            + (f"; {self.note}" if self.note else ""))
+
+  @property
+  def short(self) -> str:
+    """'partly: CL above NCL 8 of 8 cells, CL high 1 of 2, NCL low 8 of 8'."""
+    counts = [f"{p.name} " + (("holds" if p.held else "fails") if len(p.cells) == 1 else
+                              f"{p.held} of {len(p.cells)}" + (" cells" if i == 0 else ""))
+              for i, p in enumerate(self.parts)]
+    return f"{self.word}: " + ", ".join(counts)
+
+
+def verdict(*parts: Part, note: str = "") -> Verdict:
+  return Verdict(tuple(parts), note)
+

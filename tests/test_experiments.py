@@ -1,6 +1,7 @@
 """End to end: every binary on the smoke profile writes the result files; bad flags fail fast."""
 import csv
 import functools
+import hashlib
 import importlib
 import json
 import os
@@ -291,21 +292,113 @@ def test_every_panel_of_a_figure_holds_a_line(smoke_results, exp, monkeypatch):
         f"{exp}: an empty panel ({ax.get_title()})"
 
 
-def test_provenance_calls_the_code_dirty_not_the_results_written_beside_it(tmp_path, monkeypatch):
-  git = lambda *args: subprocess.run(["git", "-C", str(tmp_path), *args], check=True,
+def _git_repo(path, files: dict[str, str]):
+  """A git repository at path committing files (relative path -> text); returns its git."""
+  git = lambda *args: subprocess.run(["git", "-C", str(path), *args], check=True,
                                      capture_output=True)
-  for path in ("ncl_landscape/losses.py", "reference/long/summary.csv"):
-    (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
-    (tmp_path / path).write_text("0\n")
+  for name, text in files.items():
+    (path / name).parent.mkdir(parents=True, exist_ok=True)
+    (path / name).write_text(text)
   git("init", "-q")
   git("add", ".")
   git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "c")
+  return git
+
+
+def test_provenance_calls_the_code_dirty_not_the_results_written_beside_it(tmp_path, monkeypatch):
+  _git_repo(tmp_path, {"ncl_landscape/losses.py": "0\n", "reference/long/summary.csv": "0\n"})
   monkeypatch.setattr(disk, "REPO", str(tmp_path))
-  assert disk.code_commit()["dirty"] is False
+  assert disk.code_commit()[0]["dirty"] is False
   (tmp_path / "reference/long/summary.csv").write_text("1\n")
-  assert disk.code_commit()["dirty"] is False  # a run writing its reference
+  assert disk.code_commit()[0]["dirty"] is False  # a run writing its reference
   (tmp_path / "ncl_landscape/losses.py").write_text("1\n")
-  assert disk.code_commit()["dirty"] is True
+  assert disk.code_commit()[0]["dirty"] is True
+
+
+@pytest.mark.parametrize("vendored", ["", "third_party/ncl/"])
+def test_a_dirty_tree_records_the_diff_that_rebuilds_its_code(tmp_path, monkeypatch, vendored):
+  """Applied to a checkout of the recorded commit, code.diff gives the code that ran: edits,
+  a deleted file, new untracked files (not ignored ones), also from a copy of the package
+  inside another repository."""
+  top = tmp_path / "top"
+  _git_repo(top, {f"{vendored}{name}": text for name, text in {
+      "ncl_landscape/losses.py": "0\n", "ncl_landscape/gone.py": "0\n",
+      "experiments/fig1.py": "0\n", "pyproject.toml": "[project]\n",
+      ".gitignore": "__pycache__/\n", "README.md": "0\n"}.items()})
+  repo = top / vendored
+  monkeypatch.setattr(disk, "REPO", str(repo))
+  results = tmp_path / "results"
+  results.mkdir()
+  env = disk.environment(str(results))
+  assert env["code"]["dirty"] is False and "diff_sha256" not in env["code"]
+  assert not (results / disk.CODE_DIFF).exists()
+  (repo / "ncl_landscape/losses.py").write_text("1\n")
+  (repo / "ncl_landscape/gone.py").unlink()
+  (repo / "experiments/new.py").write_text("new\n")
+  (repo / "ncl_landscape/__pycache__").mkdir()
+  (repo / "ncl_landscape/__pycache__/losses.pyc").write_bytes(b"\0")
+  (repo / "README.md").write_text("1\n")  # not code
+  def rebuilt(name):  # the recorded commit with the recorded diff applied
+    code = disk.environment(str(results))["code"]
+    assert code["dirty"] is True and code["diff_sha256"] == disk.file_digest(
+        str(results / disk.CODE_DIFF))
+    diff = (results / disk.CODE_DIFF).read_bytes()
+    assert b"README" not in diff and b"pycache" not in diff
+    root = tmp_path / name
+    subprocess.run(["git", "clone", "-q", str(top), str(root)], check=True)
+    for args in (("checkout", "-q", code["commit"]), ("apply", str(results / disk.CODE_DIFF))):
+      subprocess.run(["git", "-C", str(root), *args], check=True)
+    return root / vendored
+  def tree(root):
+    return {str(p.relative_to(root)): p.read_bytes() for folder in disk.CODE_PATHS
+            for p in [root / folder, *(root / folder).rglob("*")]
+            if p.is_file() and "__pycache__" not in p.parts}
+  assert tree(rebuilt("unstaged")) == tree(repo)
+  for name in ("ncl_landscape/losses.py", "experiments/new.py"):
+    subprocess.run(["git", "-C", str(top), "add", f"{vendored}{name}"], check=True)
+  assert tree(rebuilt("staged")) == tree(repo)
+  subprocess.run(["git", "-C", str(top), "-c", "user.name=t", "-c", "user.email=t@t", "commit",
+                  "-qam", "d"], check=True)
+  assert disk.environment(str(results))["code"]["dirty"] is False
+  assert not (results / disk.CODE_DIFF).exists()  # a stale diff is not left beside results
+
+
+def test_the_source_digest_follows_the_package_files_and_nothing_else(tmp_path, monkeypatch):
+  """Recorded with or without git: of ncl_landscape/*.py and experiments/*.py, their paths
+  and contents, as `sha256sum experiments/*.py ncl_landscape/*.py | sha256sum` gives it."""
+  files = {"ncl_landscape/losses.py": "0\n", "ncl_landscape/disk.py": "0\n",
+           "experiments/fig1.py": "0\n", "README.md": "0\n", "tests/test_x.py": "0\n"}
+  for name, text in files.items():
+    (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / name).write_text(text)
+  monkeypatch.setattr(disk, "REPO", str(tmp_path))
+  digest = disk.source_digest()
+  lines = "".join(f"{disk.file_digest(str(tmp_path / name))}  {name}\n"
+                  for name in sorted(files) if name.endswith(".py") and "tests" not in name)
+  assert digest == hashlib.sha256(lines.encode()).hexdigest()
+  assert disk.code_commit()[0]["source_sha256"] == digest
+  for outside in ("README.md", "tests/test_x.py", "ncl_landscape/notes.txt",
+                  "ncl_landscape/sub/deep.py", "other/losses.py"):
+    (tmp_path / outside).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / outside).write_text("1\n")
+    assert disk.source_digest() == digest, outside
+  for inside in ("ncl_landscape/losses.py", "experiments/new.py"):
+    (tmp_path / inside).write_text("1\n")
+    assert disk.source_digest() != digest, inside
+    digest = disk.source_digest()
+  (tmp_path / "experiments/new.py").rename(tmp_path / "experiments/renamed.py")
+  assert disk.source_digest() != digest  # a path is part of it
+
+
+@pytest.mark.parametrize("exp", THEOREMS)
+def test_a_theorem_records_its_wall_time(tmp_path, exp):
+  """Every theorem binary saves its measured wall time (reference/paper/thm3 predates it)."""
+  binary = importlib.import_module(f"experiments.{exp}").main
+  binary.parse([exp, "--profile=smoke", f"--out_dir={tmp_path}"])
+  binary.body(binary.resolve())
+  config = disk.load_json(str(tmp_path / exp / "config.json"))
+  assert config["complete"] and config["wall_s"][exp]["total"] > 0
+  assert config["environment"]["code"]["source_sha256"] == disk.source_digest()
 
 
 @pytest.mark.parametrize("exp", [e for e in EXPERIMENTS if e not in THEOREMS])

@@ -5,8 +5,9 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
-from ncl_landscape import disk, methods
+from ncl_landscape import disk, methods, readme
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -70,3 +71,40 @@ def test_every_file_the_docs_name_exists():
   missing = [c for c in cited if not os.path.exists(os.path.join(ROOT, c))
              and c != "REPORT.md"]  # REPORT.md is written into results/ by make figures
   assert cited and not missing, missing
+
+
+def _outside_generated_block(text: str) -> str:
+  head, rest = text.split(readme.BEGIN, 1)
+  return head + rest.split(readme.END, 1)[1]
+
+
+def test_the_readme_results_table_is_what_the_shipped_results_give():
+  text = open(readme.README).read()
+  assert readme.readme_text(text) == text, "README's results table is stale: run make reports"
+
+
+@pytest.mark.parametrize("name", [n for n in readme.BESIDE if readme.experiments_in(n)])
+def test_each_shipped_report_is_what_its_results_give(name):
+  path = os.path.join(readme.REFERENCE, name, "REPORT.md")
+  assert open(path).read() == readme.shipped_report(name), f"{path} is stale: run make reports"
+
+
+def test_an_edited_number_in_the_readme_fails():
+  text = open(readme.README).read()
+  block = text.split(readme.BEGIN, 1)[1].split(readme.END, 1)[0]
+  number = re.search(r"\b(\d+) of (\d+)\b", block)
+  edited = text.replace(number.group(0), f"{int(number.group(1)) + 1} of {number.group(2)}", 1)
+  assert readme.readme_text(edited) != edited
+
+
+# What a result looks like in prose: a change 'a -> b', a count of cells, seeds or runs, or a
+# value to three digits other than the learning rates the settings name.
+RESULT_PATTERNS = (r"\d\.\d+ -> \d\.\d+",
+                   r"\b\d+ of \d+ (?:cells|seeds|runs|methods|mechanisms|borders)\b",
+                   r"\b0\.(?!005\b|025\b)\d{3}\b")
+
+
+def test_no_result_is_typed_outside_the_generated_table():
+  text = _outside_generated_block(open(readme.README).read())
+  typed = [m.group(0) for p in RESULT_PATTERNS for m in re.finditer(p, text)]
+  assert not typed, f"results typed into README.md (generate them instead): {typed}"

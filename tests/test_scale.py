@@ -258,6 +258,41 @@ def test_forced_nan_run_is_marked_and_left_out_of_means(tmp_path):
   assert status[(0, 1e4)] == status[(1, 1e4)] == "diverged"
   saved = disk.load_summary(str(tmp_path / "tiny" / "summary.csv"))
   stats = group_stats(saved, ("lr",), "maxcos_min")
-  assert stats[("10000",)].ok == 0 and stats[("10000",)].diverged == 2
+  assert stats[("10000",)].ok == 0 and stats[("10000",)].excluded == (("diverged", 2),)
   ok = [float(r["maxcos_min"]) for r in saved if r["status"] == "ok"]
   assert stats[("0.05",)].ok == 2 and np.isclose(stats[("0.05",)].mean, np.mean(ok))
+
+
+def test_arms_sharing_a_program_share_out_its_measured_compile(tmp_path, monkeypatch):
+  """A compile group's program, compiled once, is charged to the arm that compiled it; its
+  fellow names that arm; the arms' compile times add up to what compiling took; a rerun that
+  reloads every chunk keeps them (they were 0.0 when nothing compiled in the last process)."""
+  measured = []  # the seconds of every compile: a _Programs built, an advance length added
+  def timed(method, compiles):
+    def run(self, *args):
+      start, compiling = time.perf_counter(), compiles(self, *args)
+      result = method(self, *args)
+      if compiling:
+        measured.append(time.perf_counter() - start)
+      return result
+    return run
+  monkeypatch.setattr(sweep._Programs, "__init__",
+                      timed(sweep._Programs.__init__, lambda self, *args: True))
+  monkeypatch.setattr(sweep._Programs, "advance", timed(
+      sweep._Programs.advance, lambda self, intervals: intervals not in self._advance))
+  cfg = SMALL.replace(data=dict(n=296), train=dict(epochs=2, log_every=1))  # its own program
+  grid = make_grid(0, 2, Hyper(lr=0.05), sparsity=(0.2,))
+  arms = [Arm(method, cfg.replace(train=dict(method=method)), grid)
+          for method in ("byol", "directpred")]
+  def walls():
+    run_experiment("shared", arms, str(tmp_path), {"settings": {}},
+                   execution=Execution(max_runs_per_call=1))
+    return disk.load_json(str(tmp_path / "shared" / "config.json"))["wall_s"]
+  wall = walls()
+  assert wall["directpred"]["shares_program_with"] == "byol"
+  assert "shares_program_with" not in wall["byol"]
+  assert wall["byol"]["compile"] > 10 * wall["directpred"]["compile"]
+  total = wall["byol"]["compile"] + wall["directpred"]["compile"]
+  assert sum(measured) <= total <= sum(measured) + 0.2
+  os.remove(tmp_path / "shared" / "config.json")
+  assert walls() == wall  # every chunk reused from disk, with the compile charged to it

@@ -5,8 +5,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ncl_landscape import sweep
+from ncl_landscape import results, sweep
 from ncl_landscape.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from ncl_landscape.experiment import Arm, run_experiment
 from ncl_landscape.hyper import Hyper
 from ncl_landscape.methods import Method, Phase, compile_group, make_method, shared_config
 from ncl_landscape.sweep import make_grid, run_grid
@@ -157,3 +158,20 @@ def test_sparsities_that_draw_the_same_latents_are_trained_once():
   bernoulli = cfg.replace(data=dict(latent="bernoulli"))
   assert len(sweep.distinct_runs(bernoulli, grid)[0].points) == 6
   assert sweep.same_runs(bernoulli, grid) == []
+  wide = cfg.replace(data=dict(d=20, p=20))  # at d = 20, 0.1 draws one -1 and one +1, 0.2 two
+  assert sweep.same_runs(wide, grid) == [] and len(sweep.distinct_runs(wide, grid)[0].points) == 6
+
+
+def test_each_arm_counts_its_own_repeated_sparsities_once(tmp_path):
+  """Two arms of one experiment: at d = 10 sparsities 0.1 and 0.2 draw the same latents, at
+  d = 20 they do not; only the first arm's 0.2 runs are left out of the verdicts."""
+  grid = make_grid(0, 2, Hyper(lr=0.05), sparsity=(0.1, 0.2))
+  arms = [Arm("narrow", SMALL.replace(data=dict(d=10)), grid),
+          Arm("wide", SMALL.replace(data=dict(d=20, p=20)), grid)]
+  run_experiment("two", arms, str(tmp_path), {"settings": {}})
+  res, config = results.load(str(tmp_path / "two"))
+  assert config["settings"]["same_runs"] == {"narrow": [[0.1, 0.2]]}
+  once = results.without_repeats(res)
+  kept = sorted(zip(once.curves["method"].tolist(), once.curves["sparsity"].tolist()))
+  assert kept == sorted([("narrow", 0.1)] * 2 + [("wide", 0.1)] * 2 + [("wide", 0.2)] * 2)
+  assert len(once.all_rows) == 8

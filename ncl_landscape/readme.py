@@ -1,0 +1,78 @@
+"""The shipped references' REPORT.md files and README's results table, made from reference/.
+
+Every number a reader sees about the shipped runs is generated here from the saved results,
+never typed: `make reports` rewrites reference/<name>/REPORT.md and the block of README.md
+between BEGIN and END, and tests/test_readme.py fails when either differs from what the
+saved results give.
+"""
+from __future__ import annotations
+
+import os
+
+from ncl_landscape import disk, report, results
+
+REFERENCE = os.path.join(disk.REPO, "reference")
+README = os.path.join(disk.REPO, "README.md")
+BEGIN = "<!-- results: generated from reference/ by `make reports`; do not edit -->"
+END = "<!-- end of generated results -->"
+# Each shipped reference and the references its REPORT sets beside it (first match first).
+BESIDE = {"paper": ("long",), "paper-batch384": ("paper",), "long": ("quick",), "quick": ()}
+
+
+def _reference(name: str) -> str:
+  return os.path.join(REFERENCE, name)
+
+
+def experiments_in(name: str) -> list[str]:
+  """The experiments a shipped reference's REPORT covers: every claim for the paper profile,
+  else those it holds, in the report's order."""
+  if name == "paper":
+    return list(report.CLAIMS)
+  return [e for e in report.CLAIMS if os.path.exists(os.path.join(_reference(name), e,
+                                                                  "config.json"))]
+
+
+def shipped_report(name: str) -> str:
+  """reference/<name>/REPORT.md as the saved results give it."""
+  return report.report_text(_reference(name), experiments_in(name),
+                            tuple(_reference(b) for b in BESIDE[name]))
+
+
+def results_block() -> str:
+  """README's results table: per shipped experiment, its verdict (word and the cells of each
+  part that hold, or a survey's finding), where and how long it ran."""
+  lines = [BEGIN, "", "| experiment | shipped in | verdict: cells that hold, per part | run on |",
+           "|---|---|---|---|"]
+  for name in BESIDE:
+    for experiment in experiments_in(name):
+      loaded = results.load(os.path.join(_reference(name), experiment))
+      if loaded is None:
+        continue
+      res, config = loaded
+      claim = report.CLAIMS[experiment]
+      judged = report.judgements(claim, res)
+      verdict = "; ".join(f"{j.label}: {j.short}" if j.label else j.short for j in judged)
+      link = f"reference/{name}/REPORT.md#{report.anchor(claim.title)}"
+      lines.append(f"| [{claim.title.split(':')[0]}]({link}) | `reference/{name}` | "
+                   f"{verdict} | {report.where_run(config)} |")
+  return "\n".join(lines + ["", END])
+
+
+def readme_text(readme: str) -> str:
+  """The README text with its generated block replaced by results_block()."""
+  head, rest = readme.split(BEGIN, 1)
+  return head + results_block() + rest.split(END, 1)[1]
+
+
+def write_all() -> list[str]:
+  """Rewrites every shipped REPORT.md and README's results block; returns the paths."""
+  paths = []
+  for name in BESIDE:
+    if experiments_in(name):
+      path = os.path.join(_reference(name), "REPORT.md")
+      disk.atomic_write(path, shipped_report(name).encode())
+      paths.append(path)
+  with open(README) as f:
+    text = readme_text(f.read())
+  disk.atomic_write(README, text.encode())
+  return paths + [README]

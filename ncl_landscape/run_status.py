@@ -1,0 +1,100 @@
+"""A run's status from what an experiment saves, and its refresh in a saved result (README,
+"Results on disk"). Reports average the 'ok' runs only and count the others by status.
+
+- 'diverged': a loss or a weight left the sane range: non-finite, or beyond
+  metrics.DIVERGENCE_BOUND in absolute value (metrics.within_bound).
+- 'unbounded': the loss runs away below: it ends below -UNBOUNDED_SCALE times its initial
+  magnitude (at least 1), and its least-squares line over the last quarter of the logged epochs
+  still falls. A bounded criterion stays within a few units of where it started: the lowest of
+  the shipped ones, the spectral contrastive loss, ends near -1.6 from -1.3, SimSiam's negative
+  cosine near -0.9 from 0; a predictor fixed at the identity drives NCL's to -4e4.
+- 'collapsed': complete collapse (metrics.collapse): the outputs are all (nearly) one vector, so
+  the representation carries nothing the recovery metrics could read. Dimensional collapse
+  alone stays 'ok': it is a stable outcome of a well-posed objective whose max-cosine is
+  measured as well as any other's (no shipped run with it recovers the dictionary), and leaving
+  such runs out would lift the means of the methods that fail by it; its column says it.
+- else 'ok'.
+"""
+from __future__ import annotations
+
+import csv
+import os
+from typing import NamedTuple
+
+import numpy as np
+
+from ncl_landscape import disk
+from ncl_landscape.convergence import TREND_WINDOW, convergence, trend, window
+
+UNBOUNDED_SCALE = 10.0
+
+
+def run_status(epochs, loss, within_bound, collapse_complete=None) -> np.ndarray:
+  """epochs [L]; loss [R, L] (None: not logged); within_bound, collapse_complete [R] (truthy,
+  None: not measured) -> status [R]: 'diverged', 'unbounded', 'collapsed' or 'ok'."""
+  sane = np.asarray(within_bound, float) > 0
+  unbounded = np.zeros_like(sane)
+  if loss is not None:
+    ls = np.asarray(loss, float)
+    w = window(epochs, TREND_WINDOW, 3)
+    floor = -UNBOUNDED_SCALE * np.maximum(np.abs(ls[:, 0]), 1.0)
+    unbounded = (ls[:, -1] < floor) & (trend(np.asarray(epochs)[w], ls[:, w]) < 0)
+  collapsed = np.zeros_like(sane) if collapse_complete is None else (
+      np.asarray(collapse_complete, float) > 0)
+  return np.select([~sane, unbounded, collapsed], ["diverged", "unbounded", "collapsed"], "ok")
+
+
+class Change(NamedTuple):
+  """A run of a refreshed result whose status or convergence flag changed."""
+  row: int  # in summary.csv
+  method: str
+  status: tuple[str, str]  # (before, after)
+  convergence: tuple[str, str]
+
+
+def refresh(directory: str) -> list[Change]:
+  """Recomputes every run's status (run_status) and, where the result has them, convergence
+  and slope_per_1000 (convergence.py, for every run but a diverged one) from its saved curves;
+  rewrites summary.csv and curves.npz when any changed, every other column, array and cell as
+  they were, and their digests in config.json. Returns the runs whose status or flag changed."""
+  paths = {name: os.path.join(directory, name)
+           for name in ("summary.csv", "curves.npz", "config.json")}
+  curves = disk.load_curves(paths["curves.npz"])
+  rows = disk.load_summary(paths["summary.csv"])
+  with open(paths["summary.csv"], newline="") as f:
+    columns = next(csv.reader(f))
+  if [r["method"] for r in rows] != [str(m) for m in curves["method"]]:
+    raise ValueError(f"{directory}: summary.csv and curves.npz list different runs")
+  sane = curves["status"] != "diverged"
+  if "final_within_bound" in curves:
+    sane &= curves["final_within_bound"] > 0
+  status = run_status(curves["epochs"], curves.get("loss"), sane,
+                      curves.get("final_collapse_complete"))
+  flags = curves.get("convergence")
+  if flags is not None:
+    moving, slope = convergence(curves["epochs"], curves["maxcos_min"], curves["loss"])
+    flags = np.where(status == "diverged", "", moving)
+  changes, new_rows = [], []
+  for r, row in enumerate(rows):
+    new = {**row, "status": str(status[r])}
+    if flags is not None:
+      new.update(convergence=str(flags[r]),
+                 slope_per_1000=float(slope[r]) if flags[r] else None)
+    old_flag, new_flag = row.get("convergence", ""), new.get("convergence", "")
+    if (row["status"], old_flag) != (new["status"], new_flag):
+      changes.append(Change(r, row["method"], (row["status"], new["status"]),
+                            (old_flag, new_flag)))
+    new_rows.append(new)
+  if not (np.array_equal(status, curves["status"])
+          and (flags is None or np.array_equal(flags, curves["convergence"]))):
+    curves["status"] = status
+    if flags is not None:
+      curves["convergence"] = flags
+    disk.save_curves(paths["curves.npz"], **curves)
+  disk.save_csv(paths["summary.csv"], new_rows, tuple(columns))  # the same bytes if unchanged
+  config = disk.load_json(paths["config.json"])
+  digests = {name: disk.file_digest(paths[name]) for name in ("summary.csv", "curves.npz")}
+  if any(config["files"].get(name) != d for name, d in digests.items()):
+    config["files"].update(digests)
+    disk.save_json(paths["config.json"], config)
+  return changes
