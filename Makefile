@@ -10,7 +10,7 @@ FORCE ?=
 EXPERIMENTS ?= fig1 fig2 fig3 fig4 fig5 fig6 fig7 table1 thm1 thm2 thm3 atlas rescue
 EXPERIMENTS_PAPER ?= fig1 fig2 fig3 fig4 fig5 fig6 fig7 table1 thm1 thm2 thm3
 
-.PHONY: install test figures reference reports bench clean
+.PHONY: install test figures reference reports bench clean clean-cache
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,9 @@ $(PY):
 
 comma := ,
 
+# JAX_EXTRA=cuda12 installs the extra into an existing .venv too.
 install: $(PY)
+	$(if $(JAX_EXTRA),$(PY) -m pip install --quiet -e '.[dev$(comma)$(JAX_EXTRA)]')
 	@$(PY) -c "import jax; print('jax', jax.__version__, 'backend', jax.default_backend())"
 
 test: install
@@ -28,9 +30,12 @@ test: install
 figures: install
 	@profile=$${PROFILE:-$$($(PY) -c "import jax; print('quick' if jax.default_backend() == 'cpu' else 'paper')")}; \
 	echo "profile: $$profile"; \
+	i=0; n=$(words $(EXPERIMENTS)); start=$$(date +%s); \
 	for e in $(EXPERIMENTS); do \
+	  i=$$((i + 1)); echo "experiment $$i of $$n: $$e (elapsed $$(( $$(date +%s) - start )) s)"; \
 	  $(PY) -m experiments.$$e --profile=$$profile --out_dir=$(OUT) $(if $(FORCE),--force) || exit 1; \
 	done; \
+	echo "all $$n experiments in $$(( $$(date +%s) - start )) s"; \
 	$(PY) -m experiments.report --out_dir=$(OUT)
 
 # The shipped references, reference/$(REFERENCE_PROFILE): paper (the paper's experiments),
@@ -54,6 +59,10 @@ reports: install
 bench: install
 	$(PY) -m experiments.bench --out_dir=$(OUT)
 
-clean:
+# The binaries' compilation cache (one folder per checkout; --nocompilation_cache bypasses it).
+clean-cache:
+	rm -rf .cache/jax
+
+clean: clean-cache
 	rm -rf $(OUT) figures .pytest_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -2,7 +2,7 @@
 
 `Binary(profiles, uses, body, grid)` defines, on a FlagValues of its own (so binaries and
 tests can import any number of experiment modules), exactly the flags the binary takes:
-- always: --profile, --out_dir, --base_seed, --force;
+- always: --profile, --out_dir, --base_seed, --force, --compilation_cache;
 - those its profiles set (--seeds, --epochs, --log_every, --lr, --sparsities,
   --mask_probs, --warm_start_c), their help listing the default of every profile;
 - a grid binary's execution flags (--max_runs_per_call, --vmap_width,
@@ -23,7 +23,7 @@ import sys
 import tempfile
 from typing import Callable, NamedTuple
 
-from absl import app, flags
+from absl import app, flags, logging
 
 from ncl_landscape import encoders, methods
 from ncl_landscape.hyper import check_hyper_values
@@ -72,7 +72,14 @@ COMMON = {
     "force": Flag("bool", "Replace a complete result of another configuration in "
                   "out_dir/<id> (without it such a result is kept and the run refused).",
                   default=False),
+    "compilation_cache": Flag("bool", "Keep compiled programs on disk, one folder per "
+                              "checkout (.cache/jax, or $JAX_COMPILATION_CACHE_DIR), so a rerun "
+                              "skips compiling; `make clean-cache` clears it. Changes no "
+                              "result.", default=True),
 }
+CACHE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".cache",
+                         "jax")
+CACHE_MIN_COMPILE_SECONDS = 0.1  # programs that compile faster are not worth a file
 PROFILE_FLAGS = {
     "seeds": _int_at_least(1, "Number of seeds."),
     "epochs": _int_at_least(1, "Training epochs."),
@@ -298,6 +305,8 @@ class Binary:
       check_out_dir(settings["out_dir"])
     except FlagError as e:
       exit_with(e)
+    if self.flags.compilation_cache:
+      enable_compilation_cache()
     self.body(settings)
 
   def parse_or_exit(self, argv: list[str]) -> list[str]:
@@ -311,6 +320,19 @@ class Binary:
 
   def run(self) -> None:
     app.run(self.main, flags_parser=self.parse_or_exit)
+
+
+def enable_compilation_cache() -> str:
+  """Turns on JAX's persistent compilation cache in CACHE_DIR (or $JAX_COMPILATION_CACHE_DIR);
+  returns the folder. A cached program is the executable the compiler made, so results are
+  bit for bit those of a fresh compile."""
+  import jax  # pylint: disable=g-import-not-at-top  (flags are checked before JAX starts)
+  folder = os.environ.get("JAX_COMPILATION_CACHE_DIR") or CACHE_DIR
+  jax.config.update("jax_compilation_cache_dir", folder)
+  jax.config.update("jax_persistent_cache_min_compile_time_secs", CACHE_MIN_COMPILE_SECONDS)
+  logging.info("compilation cache: %s (--nocompilation_cache to bypass, make clean-cache to "
+               "clear)", folder)
+  return folder
 
 
 def run_plain(main: Callable) -> None:

@@ -184,8 +184,9 @@ def run(experiment: str, make_arms, s: dict, plot) -> list[dict]:
   except ExistingResult as e:
     exit_with(e)
   except KeyboardInterrupt as e:
-    print(f"interrupted: {e or 'nothing trained yet'}; finished chunks and segments are saved "
-          f"in {s['out_dir']}/{experiment}; rerun the same command to resume", file=sys.stderr)
+    print(f"interrupted: {experiment} ({e or 'before its first saved segment'}); finished "
+          f"chunks and segments are saved in {s['out_dir']}/{experiment}; rerun the same "
+          "command to resume", file=sys.stderr)
     sys.exit(130)
   except RuntimeError as e:  # JAX's runtime error: a collective lost a process
     if not join["distributed"]:

@@ -13,7 +13,7 @@ import numpy as np
 from ncl_landscape import convergence, rescue
 from ncl_landscape.atlas_plots import init_label
 from ncl_landscape.results import Results
-from ncl_landscape.verdicts import Rule, group_stats, judge_cell
+from ncl_landscape.verdicts import Rule, fmt_beside, group_stats, judge_cell
 
 
 def name(run: Results) -> str:
@@ -56,14 +56,16 @@ def atlas(a: Results, b: Results, threshold: float) -> list[str]:
     method, c = key
     s, l = stats[0][key], stats[1][key]
     same = lambda r: r["method"] == method and r["warm_start_c"] == c
-    lines.append(f"| {method} | {init_label(float(c))} | {s} | {l} | {l.mean - s.mean:+.3f} | "
+    shown = lambda st: fmt_beside(st.mean, threshold) + (f" +- {st.std:.3f}" if st.ok > 1 else "")
+    lines.append(f"| {method} | {init_label(float(c))} | {shown(s)} | {shown(l)} | "
+                 f"{l.mean - s.mean:+.3f} | "
                  f"{reach(s)} / {reach(l)} | {_moving(short.rows, same)} / "
                  f"{_moving(long_.rows, same)} |")
     if reach(s).split()[0] == reach(l).split()[0]:
       held += 1
     else:
       changed.append(f"{method} from the {init_label(float(c))} start "
-                     f"({s.mean:.3f} -> {l.mean:.3f}, "
+                     f"({fmt_beside(s.mean, threshold)} -> {fmt_beside(l.mean, threshold)}, "
                      f"{'now reaches' if reach(l).startswith('yes') else 'no longer reaches'} it)")
   lines += ["", f"- Held with training length: {held} of {len(order)} (method, start) "
             f"conclusions about reaching {threshold:g} by most runs.",
@@ -81,8 +83,9 @@ def lost_runs(short: Results, long_: Results, threshold: float) -> str:
   lost = [(r, later[key(r)]) for r in short.rows if r["status"] == "ok" and key(r) in later
           and float(r["maxcos_min"]) >= threshold > float(later[key(r)]["maxcos_min"])]
   named = [f"{r['method']} seed {r['seed']} sparsity {float(r['sparsity']):g} "
-           f"{init_label(float(r['warm_start_c']))} ({float(r['maxcos_min']):.3f} -> "
-           f"{float(l['maxcos_min']):.3f})" for r, l in lost]
+           f"{init_label(float(r['warm_start_c']))} "
+           f"({fmt_beside(float(r['maxcos_min']), threshold)} -> "
+           f"{fmt_beside(float(l['maxcos_min']), threshold)})" for r, l in lost]
   return (f"- Runs that reach {threshold:g} after {name(short)} and no longer after "
           f"{name(long_)}: {len(lost)}" + (f": {'; '.join(named)}." if named else "."))
 

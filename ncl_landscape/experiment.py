@@ -478,6 +478,8 @@ def run_experiment(experiment: str, arms: list[Arm], out_dir: str, config: dict,
   if same:
     config = {**config, "settings": {**config.get("settings", {}), "same_runs": same}}
   outputs, walls = zip(*[run_arm(directory, experiment, arm, execution) for arm in arms])
+  logging.info("%s: every arm trained; measuring the starts, writing the results and drawing "
+               "the figure", experiment)
   rows = [row for arm, out in zip(arms, outputs) for row in summary_rows(experiment, arm, out)]
   if jax.process_index() != 0:
     return rows

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
+
 from ncl_landscape import disk, report, results
+from ncl_landscape.verdicts import count_statuses
 
 REFERENCE = os.path.join(disk.REPO, "reference")
 README = os.path.join(disk.REPO, "README.md")
@@ -41,8 +44,9 @@ def shipped_report(name: str) -> str:
 def results_block() -> str:
   """README's results table: per shipped experiment, its verdict (word and the cells of each
   part that hold, or a survey's finding), where and how long it ran."""
-  lines = [BEGIN, "", "| experiment | shipped in | verdict: cells that hold, per part | run on |",
-           "|---|---|---|---|"]
+  lines = [BEGIN, "", "| experiment | shipped in | verdict: the cells that hold each part "
+           "(where a cell's seeds split: how many pass) | runs not ok | run on |",
+           "|---|---|---|---|---|"]
   for name in BESIDE:
     for experiment in experiments_in(name):
       loaded = results.load(os.path.join(_reference(name), experiment))
@@ -53,8 +57,10 @@ def results_block() -> str:
       judged = report.judgements(claim, res)
       verdict = "; ".join(f"{j.label}: {j.short}" if j.label else j.short for j in judged)
       link = f"reference/{name}/REPORT.md#{report.anchor(claim.title)}"
+      statuses = res.curves.get("status", np.array([]))
+      not_ok = ", ".join(f"{n} {status}" for status, n in count_statuses(statuses)) or "none"
       lines.append(f"| [{claim.title.split(':')[0]}]({link}) | `reference/{name}` | "
-                   f"{verdict} | {report.where_run(config)} |")
+                   f"{verdict} | {not_ok} | {report.where_run(config)} |")
   return "\n".join(lines + ["", END])
 
 

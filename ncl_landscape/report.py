@@ -17,7 +17,7 @@ import numpy as np
 from ncl_landscape import compare, disk, methods, provenance, rescue, results
 from ncl_landscape.atlas_plots import init_label as label
 from ncl_landscape.results import Results, subset, without_repeats
-from ncl_landscape.verdicts import (RULE, MissingArm, Rule, Stat, count_statuses, fmt,
+from ncl_landscape.verdicts import (RULE, WORDS, MissingArm, Rule, Stat, count_statuses, fmt,
                                     group_stats, judge, judge_cell, paired, single, stat,
                                     verdict)
 
@@ -172,9 +172,10 @@ def rises_from(target_start: float, target: float):
 
 def table1(res):
   """Table 1 in the paper's layout: ours per model, sparsity and statistic beside the paper's;
-  the claim: SimCLR's minimum max-cosine above every SimSiam form's (paired by seed), no
-  SimSiam form recovering (minimum max-cosine below HIGH), and our cells within the paper's
-  spread (each seed within max(2 paper std, TOLERANCE) of the paper's mean)."""
+  the claim: SimCLR's minimum max-cosine above every SimSiam form's by MARGIN (paired by
+  seed), no SimSiam form recovering (minimum max-cosine below HIGH), and each model's cells
+  within the paper's spread (each seed within max(2 paper std, TOLERANCE) of the paper's
+  mean; a sparsity whose runs are another's is in the table, counted once)."""
   rows = res.all_rows or res.rows  # the paper's table has a row per sparsity
   lines = ["| model | Pr(sparse) | Maximum max-cosine | Median max-cosine | Minimum max-cosine |",
            "|---|---|---|---|---|"]
@@ -207,11 +208,17 @@ def table1(res):
   simsiams = [m for m in TABLE1_MODELS if m != "simplified_simclr" and m in present]
   parts = [judge(f"SimCLR above {simsiam}",
                  {k: paired(simclr[k], st) for k, st in by_sparsity(simsiam).items()},
-                 Rule(">", 0), "paired minimum max-cosine gap > 0") for simsiam in simsiams]
+                 Rule(">=", MARGIN), f"paired minimum max-cosine gap >= {MARGIN}")
+           for simsiam in simsiams]
   parts += [judge(f"{simsiam} does not recover", by_sparsity(simsiam), Rule("<", HIGH),
                   f"minimum max-cosine < {HIGH}") for simsiam in simsiams]
-  parts.append(judge("within the paper's spread", spread, bands,
-                     f"each seed within max(2 paper std, {TOLERANCE}) of the paper's mean"))
+  counted = {f"sparsity {r['sparsity']}" for r in res.rows}  # each run once: no repeats
+  for model in (m for m in TABLE1_MODELS if m in present):
+    cells = {n: st for n, st in spread.items() if n.startswith(model + ",")
+             and n.split(", ")[1] in {f"sparsity {float(c.split()[1]):g}" for c in counted}}
+    parts.append(judge(f"{model} within the paper's spread", cells,
+                       {n: bands[n] for n in cells},
+                       f"each seed within max(2 paper std, {TOLERANCE}) of the paper's mean"))
   return verdict(*parts), lines + [
       "", f"Cells: ours mean +- std (paper mean +- std; where seeds split on the minimum, how "
       f"many reach {HIGH}); both SimSiam forms beside the paper's SimSiam rows."]
@@ -289,7 +296,9 @@ def theorem3(res: Results):
              f"fraction of runs ending at or below {fmt(floor)}, mean final {fmt(final)}"),
       single("starts clearly above it", initial / floor, Rule(">=", 2.0),
              f"mean initial distance {fmt(initial)} over the floor"),
-      note=f"outside the assumptions (initial -> final ||W^o - I||_F): {others}"
+      note="a start within twice the noise floor leaves this run unable to show "
+      f"convergence either way; outside the assumptions (initial -> final ||W^o - I||_F): "
+      f"{others}"
   ), theory_table(res)
 
 
@@ -399,15 +408,17 @@ class Claim:
 
 _WARM_NOTE = (
     "Warm start (the authors' rule): W^o, W^t are dictionary atoms (drawn with replacement "
-    "when m > d, M itself when m = d) plus N(0, p^-c) noise per entry, so the initial minimum "
-    "max-cosine is near 1 / sqrt(1 + p^(1-c)) for one atom per row: about 0.69 at c = 1 and "
-    "0.95 at c = 2 for p = 50, d = 10, m = 50 (the minimum over atoms, measured).")
+    "when m > d, M itself when m = d) plus N(0, p^-c) noise per entry, so for one atom per row "
+    "the initial max-cosine of an atom is near 1 / sqrt(1 + p^(1-c)); the minimum over the "
+    "atoms lies above that (the table gives each measured start).")
 _FIG7_NOTE = (
     "The scripts behind Figure 7 ran the predictor model at full rank; their two "
     "configurations are missing, so the as-run sizes (p = d = m = 20), latents, sparsities "
-    "and epochs are inferred. With p = d = m = 20 the authors' warm-start rule starts near "
-    "0.50 at c = 1 and 0.69 at c = 1.25, bracketing the figure's 0.62; the text's setting "
-    "(c = 2 at p = 50) starts near 0.95.")
+    "and epochs are inferred. With p = d = m = 20 the authors' warm-start rule at c = 1 and "
+    "c = 1.25 brackets the figure's start of 0.62; the text's setting (c = 2 at p = 50) "
+    "starts far closer to the dictionary (the table gives each measured start). The arms "
+    "with the predictor fixed at the identity (M = I, unnormalised outputs) have a loss "
+    "unbounded below: their runs are marked 'unbounded' and judged in no cell.")
 
 
 CLAIMS = {
@@ -431,7 +442,9 @@ CLAIMS = {
                   "Minimum max-cosine rises from about 0.62 to about 0.85 (3 runs).",
                   rises_from(0.62, 0.85), _FIG7_NOTE),
     "table1": Claim("Table 1: Simplified-SimCLR vs Simplified-SimSiam",
-                    "SimCLR recovers the support (high minimum max-cosine), SimSiam does not.",
+                    "Simplified-SimCLR's minimum max-cosine lies above Simplified-SimSiam's at "
+                    "every sparsity, and SimSiam does not recover the support (5 runs; the "
+                    "paper's own SimCLR minimum is 0.57 at sparsity 0.3).",
                     table1),
     "thm1": Claim("Theorem 1: the landscapes of NCL and CL",
                   "(a) every W in U_>= is a global optimum of NCL (value d alpha^2); (b) the "
@@ -498,7 +511,7 @@ def judgements(claim: Claim, res: Results) -> list[Judgement]:
   for label, every in parts:
     part = without_repeats(every)
     verdict, table, short = _judge(claim, part)
-    out.append(Judgement(label, verdict + still_rising(part, verdict), table, short))
+    out.append(Judgement(label, verdict, table, short))
     missed = part.curves.get("atoms_missed")
     if missed is not None and np.nan_to_num(missed).any():
       k = int((missed > 0).sum())
@@ -543,17 +556,6 @@ def collapse_line(res: Results) -> str:
           + "), kept in the means" if k else "")
 
 
-def still_rising(res: Results, verdict: str) -> str:
-  """A note for a verdict that finds a failure while runs were still rising: it may be early."""
-  flags = res.curves.get("convergence")
-  if flags is None or not verdict.startswith(("not reproduced", "partly")):
-    return ""
-  ok = (flags != "") & (res.curves["status"] == "ok")
-  rising = int((ok & (flags == "still_moving") & (_slopes(res) > 0)).sum())
-  return (f"; {rising} of {ok.sum()} ok runs were still rising at the end, so a "
-          "failure there may be one of training length" if rising else "")
-
-
 def _judge(claim: Claim, res: Results) -> tuple[str, list[str], str]:
   """(verdict text, table, short form: a Verdict's counts, a survey's sentence)."""
   try:
@@ -576,10 +578,13 @@ def missed_line(res: Results) -> str:
 
 
 def verdict_words(judged: list[Judgement]) -> str:
-  """The verdicts' first words, e.g. 'lr 0.005: partly; lr 0.025: reproduced'."""
-  word = lambda v: v.split(":")[0] if not v.startswith("not judged") else "not judged"
-  return "; ".join(f"{j.label}: {word(j.verdict)}" if j.label else word(j.verdict)
-                   for j in judged)
+  """The verdicts' first words, e.g. 'lr 0.005: partly; lr 0.025: reproduced'; a survey's
+  finding whole."""
+  def word(j):
+    if j.verdict.startswith("not judged"):
+      return "not judged"
+    return j.verdict.split(":")[0] if j.verdict.startswith(WORDS) else j.short
+  return "; ".join(f"{j.label}: {word(j)}" if j.label else word(j) for j in judged)
 
 
 def where_run(config: dict) -> str:
@@ -636,7 +641,7 @@ def agreement(res: Results, ref: Results) -> str:
           f"cells ({where})")
 
 
-NOT_SHIPPED = "not shipped"
+NOT_SHIPPED = "none other holds it"
 
 
 def find_reference(out_dir: str, experiment: str,

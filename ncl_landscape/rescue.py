@@ -73,7 +73,7 @@ class Border(NamedTuple):
   low: float | None  # seed spread (min, max) of that level's initial minimum max-cosine
   high: float | None
   c: float | None  # the border level's c (0: the random start)
-  beyond: str = ""  # the next farther level's seeds where they split: '1 of 2 seeds at 0.50'
+  beyond: str = ""  # the first start not rescued, where its seeds split: '1 of 2 seeds at 0.50'
   moving: int = 0  # runs of the border level and the next farther one still moving at the end
 
 
@@ -83,8 +83,9 @@ NO_BORDER = Border(None, None, None, None)
 def border(lvls: list[Level]) -> Border:
   """The farthest start level such that it and every closer level are rescued (most of their
   seeds recover: the recovered region reaching the closest start); NO_BORDER if the closest
-  start itself is not rescued. Where the next farther level's seeds split, or runs that
-  decide the border were still moving, the border says so. lvls: farthest first."""
+  start itself is not rescued. Where the seeds of the first start not rescued (the next
+  farther one, or the closest when none is rescued) split, or runs that decide the border
+  were still moving, the border says so. lvls: farthest first."""
   found, index = NO_BORDER, len(lvls)
   for i in reversed(range(len(lvls))):
     if not lvls[i].rescued:
@@ -167,10 +168,11 @@ def _moves(found: dict, mechanisms: list[str], cells: list[tuple],
   farther, nearer, same = [], [], []
   for m in mechanisms:
     for first, last, other in cells:
-      a, b = (_rescuing(found.get((m, *key), NO_BORDER), recovered_at) for key in (first, last))
+      real = [found.get((m, *key), NO_BORDER) for key in (first, last)]
+      a, b = (_rescuing(r, recovered_at) for r in real)
       if a is NO_BORDER and b is NO_BORDER:
         continue
-      text = f"{m} ({other}: {border_text(a)} -> {border_text(b)})"
+      text = f"{m} ({other}: {border_text(real[0])} -> {border_text(real[1])})"
       if reach(b) < reach(a):
         farther.append(text)
       elif reach(b) > reach(a):
@@ -241,11 +243,16 @@ def summary(curves: dict, order: tuple[str, ...] = (),
                         for w in widths], recovered_at)) + ".")
   split = [f"{m} at m = {w}, sparsity {s:g}: {b.beyond}" for (m, w, s), b in found.items()
            if b.beyond]
+  split_levels = [f"{m} at m = {w}, sparsity {s:g}, c = {lv.c:g} ({lv.split})"
+                  for m, w, s in found for lv in levels(curves, m, w, s, recovered_at)
+                  if lv.split]
+  lines.append(f"- Start levels whose seeds split, {len(split_levels)}: "
+               + ("; ".join(split_levels) or "none") + ".")
   moving = sum(bool(b.moving) for b in found.values())
   verdict = (f"{len(rescuing)} of {len(mechanisms)} mechanisms rescue a start below "
              f"{recovered_at:g} by most seeds ({', '.join(rescuing) or 'none'}), "
              f"{sum(bool(v) for v in from_random.values())} recover by most seeds "
-             f"from a random start; {len(split)} of {len(found)} borders have a farther start "
-             f"whose seeds split ({'; '.join(split) or 'none'}); {moving} of {len(found)} "
+             f"from a random start; {len(split)} of {len(found)} borders stop at a start whose "
+             f"seeds split ({'; '.join(split) or 'none'}); {moving} of {len(found)} "
              "borders rest on runs still moving at the end")
   return verdict, lines

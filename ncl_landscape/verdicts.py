@@ -201,7 +201,8 @@ class Part(NamedTuple):
               + (f"; fails in {'; '.join(failing[:SHOWN])}" if failing else "")
               + (f" and {len(failing) - SHOWN} more cells (see the table)"
                  if len(failing) > SHOWN else "")
-              + (f"; holds, not by every seed, in {'; '.join(notes)}" if notes else ""))
+              + (f"; holds with a caveat (seeds split, one seed or borderline) in "
+                 f"{'; '.join(notes)}" if notes else ""))
     return text + (f"; no ok run in {', '.join(self.unjudged)}" if self.unjudged else "")
 
 
@@ -240,8 +241,18 @@ class Verdict(NamedTuple):
     """'partly: CL above NCL 8 of 8 cells, CL high 1 of 2, NCL low 8 of 8'."""
     counts = [f"{p.name} " + (("holds" if p.held else "fails") if len(p.cells) == 1 else
                               f"{p.held} of {len(p.cells)}" + (" cells" if i == 0 else ""))
-              for i, p in enumerate(self.parts)]
+              + _splits(p) for i, p in enumerate(self.parts)]
     return f"{self.word}: " + ", ".join(counts)
+
+
+def _splits(part: Part, shown: int = 2) -> str:
+  """' (sparsity 0.1: 2 of 5 seeds, borderline)': the first cells whose seeds split or whose
+  mean is borderline, as a summary names them."""
+  split = [c for c in part.cells if 0 < c.passing < c.stat.ok or c.borderline]
+  named = [f"{c.label + ': ' if c.label else ''}{c.passing} of {c.stat.ok} {c.unit}"
+           + (", borderline" if c.borderline else "") for c in split[:shown]]
+  more = f"; {len(split) - shown} more" if len(split) > shown else ""
+  return f" ({'; '.join(named)}{more})" if named else ""
 
 
 def verdict(*parts: Part, note: str = "") -> Verdict:

@@ -147,7 +147,10 @@ def test_table1_counts_cells_within_the_reported_spread():
           {"method": "simplified_simsiam", "sparsity": "0.2", "status": "ok", "mask_prob": "0.5",
            "seed": "0", "maxcos_max": "0.5", "maxcos_median": "0.82", "maxcos_min": "0.45"}]
   verdict, lines = table1(Results(rows, {}, []))
-  assert "within the paper's spread" in str(verdict) and "5 of 6 cells" in str(verdict)
+  text = str(verdict)
+  assert "simplified_simclr within the paper's spread" in text and "3 of 3 cells" in text
+  assert "simplified_simsiam within the paper's spread" in text and "2 of 3 cells" in text
+  assert "SimCLR above simplified_simsiam (paired minimum max-cosine gap >= 0.1)" in text
   assert verdict.word == "reproduced"
   assert len([l for l in lines if l.startswith("| simplified")]) == 2
 
@@ -273,3 +276,11 @@ def test_runs_that_collapse_dimensionally_are_counted_and_those_not_ok_apart():
                                        "kept in the means")
   _, lines = contrast(res)
   assert "(1 unbounded)" in lines[2] and "0.400 +- 0.000 (1 unbounded)" in lines[2]
+
+
+def test_a_summary_gives_each_parts_cells_and_where_seeds_split():
+  cl = {CELLS[0]: [(0.3, 0.9)] * 3, CELLS[1]: [(0.3, 0.9), (0.3, 0.7), (0.3, 0.7)]}
+  verdict, _ = contrast(Results([], _curves({"ncl": {c: (0.3, 0.4) for c in CELLS},
+                                              "cl": cl}), []))
+  assert verdict.short == ("partly: CL above NCL 2 of 2 cells, CL high 1 of 2 (sparsity 0.3: "
+                           "1 of 3 seeds, borderline), NCL low 2 of 2")

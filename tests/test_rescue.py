@@ -91,7 +91,9 @@ def test_one_seed_of_two_does_not_rescue_and_the_border_names_the_split():
   assert found.c == 1.0 and found.beyond == "1 of 2 seeds at 0.11"
   verdict, lines = rescue.summary(_curves(cells), ("cl",))
   assert "0 recover by most seeds from a random start" in verdict
-  assert "1 of 1 borders have a farther start whose seeds split" in verdict
+  assert "1 of 1 borders stop at a start whose seeds split" in verdict
+  assert "- Start levels whose seeds split, 1: cl at m = 10, sparsity 0.1, c = 0 (1 of 2 " \
+      "seeds)." in lines
   assert "| 0.61 [0.60, 0.62]; 1 of 2 seeds at 0.11 |" in "\n".join(lines)
 
 
