@@ -364,8 +364,10 @@ def atlas(res: Results):
             f"({reach_cell(stats[starts[0]][(worst,)])})."]
   if family_means:
     best_first = sorted(family_means, key=family_means.get, reverse=True)
+    spread = np.nanmedian([st.std for st in stats[starts[0]].values() if st.ok > 1])
     lines.append("- Families from the same start, best first: " + ", ".join(
-        f"{f} ({family_means[f]:.3f})" for f in best_first) + ".")
+        f"{f} ({family_means[f]:.3f})" for f in best_first) + f" (a method's runs spread by "
+        f"a median std of {spread:.3f}: closer means are not an order).")
   for c in starts[1:]:
     lift = np.array([stats[c][(m,)].mean - stats[starts[0]][(m,)].mean for m in ranked])
     lines.append(f"- From the {label(c)} start each method ends {np.nanmin(lift):+.3f} to "
@@ -381,10 +383,17 @@ def atlas(res: Results):
     lines.append("- Predictor / correlation alignment ||[F, W_p]||_F / (||F|| ||W_p||) at the end "
                  "(0: shared eigenvectors): " + ", ".join(f"{m} {st.mean:.3f}"
                                                            for (m,), st in aligned.items()) + ".")
+  def by_sparsity(m, c):
+    """' (sparsity 0.1: 0 of 2, 0.3: 2 of 2)': where a method's runs reach HIGH."""
+    runs = [r for r in rows if r["method"] == m and float(r["warm_start_c"]) == c
+            and r["status"] == "ok"]
+    counts = {s: [float(r["maxcos_min"]) >= HIGH for r in runs if r["sparsity"] == s]
+              for s in sorted({r["sparsity"] for r in runs}, key=float)}
+    return " (sparsity " + ", ".join(f"{s}: {sum(v)} of {len(v)}" for s, v in counts.items()) + ")"
   def findings(c):
     cells = reaches[c]
     held = [m for m in ranked if m in cells and cells[m].holds]
-    split = [cells[m].text() for m in ranked if m in cells and
+    split = [cells[m].text() + by_sparsity(m, c) for m in ranked if m in cells and
              (0 < cells[m].passing < cells[m].stat.ok or cells[m].borderline)]
     return (f"from the {label(c)} start {len(held)} of {len(cells)} methods reach {HIGH:g} "
             f"by most of their runs ({', '.join(held) or 'none'})"
