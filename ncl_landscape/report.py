@@ -613,17 +613,23 @@ def where_run(config: dict) -> str:
 
 
 def code_line(config: dict) -> str:
-  """'commit 0452e04, clean' or what a dirty run left to rebuild its code from (config.json's
-  environment.code and code.diff)."""
+  """'commit 0452e04, clean tree' or what a dirty run left to rebuild its code from (config.json's
+  environment.code and code.diff), and the code that derived columns again (run_status.refresh)."""
   code = config.get("environment", {}).get("code", {})
   text = f"commit {str(code.get('commit', '?'))[:7]}"
   if code.get("source_sha256"):
     text += f", package source sha256 {code['source_sha256'][:12]}"
   if not code.get("dirty"):
-    return text + ", clean tree"
-  if "code.diff" in config.get("files", {}):
-    return text + ", the code's changes from it saved in code.diff"
-  return text + ", changed from it with no diff recorded: the commit alone does not rebuild it"
+    text += ", clean tree"
+  elif "code.diff" in config.get("files", {}):
+    text += ", the code's changes from it saved in code.diff"
+  else:
+    text += ", changed from it with no diff recorded: the commit alone does not rebuild it"
+  derived = config.get("derived")
+  if derived:
+    text += (f"; {', '.join(derived['columns'])} derived again from the saved curves at commit "
+             f"{str(derived['code'].get('commit', '?'))[:7]}")
+  return text
 
 
 def agreement(res: Results, ref: Results) -> str:

@@ -96,5 +96,16 @@ def refresh(directory: str) -> list[Change]:
   digests = {name: disk.file_digest(paths[name]) for name in ("summary.csv", "curves.npz")}
   if any(config["files"].get(name) != d for name, d in digests.items()):
     config["files"].update(digests)
+    config["derived"] = derived_by()
     disk.save_json(paths["config.json"], config)
   return changes
+
+
+DERIVED = ("status", "convergence", "slope_per_1000")  # what refresh recomputes
+
+
+def derived_by() -> dict:
+  """config.json's "derived": the columns a refresh recomputed and the code that did it (its
+  commit and source digest, as environment "code" records them), when that code is not the
+  code that trained the runs."""
+  return {"columns": list(DERIVED), "code": disk.code_commit()[0]}

@@ -74,6 +74,9 @@ def test_refresh_rewrites_status_and_flags_and_keeps_the_rest(tmp_path):
   old_curves = disk.load_curves(os.path.join(directory, "curves.npz"))
   changes = refresh(directory)
   assert is_complete(directory)
+  derived = disk.load_json(os.path.join(directory, "config.json"))["derived"]
+  assert derived["columns"] == ["status", "convergence", "slope_per_1000"]
+  assert len(derived["code"]["source_sha256"]) == 64  # the code that derived them
   assert [(c.method, c.status, c.convergence) for c in changes] == [
       ("ncl_identity", ("ok", "unbounded"), ("still_moving", "still_moving")),
       ("ncl_collapsed", ("ok", "collapsed"), ("converged", "still_moving"))]
