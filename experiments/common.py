@@ -18,10 +18,10 @@ from experiments.cli import Binary, exit_with
 from ncl_landscape import disk, plotting
 from ncl_landscape.config import DataConfig, RunConfig, TrainConfig
 from ncl_landscape.experiment import (Arm, Execution, ExistingResult, claim_directory,
-                                      run_experiment, save_results)
+                                      run_experiment, same_runs_by_arm, save_results)
 from ncl_landscape.hyper import Hyper
 from ncl_landscape.store import config_digest
-from ncl_landscape.sweep import Grid, make_grid, same_runs
+from ncl_landscape.sweep import Grid, make_grid
 
 # Quiet by default: the backends JAX probes and does not find are no news to the reader.
 py_logging.getLogger("jax._src.xla_bridge").setLevel(py_logging.ERROR)
@@ -161,8 +161,7 @@ def figure_config(s: dict, arms: list[Arm]) -> dict:
   """What a figure's subtitle reads, as config.json records it (drawn before config.json is
   written): the settings with each arm's sparsities that draw the same latents, the arms'
   configs."""
-  same = {arm.name: same_runs(arm.cfg, arm.grid) for arm in arms}
-  return {"settings": {**s, "same_runs": {name: groups for name, groups in same.items() if groups}},
+  return {"settings": {**s, "same_runs": same_runs_by_arm(arms)},
           "arms": {arm.name: arm.cfg.to_dict() for arm in arms}}
 
 

@@ -75,17 +75,16 @@ def atlas(a: Results, b: Results, threshold: float) -> list[str]:
 
 
 def lost_runs(short: Results, long_: Results, threshold: float) -> str:
-  """The runs (same method, seed, sparsity, start) that reach `threshold` at the shorter
-  length and no longer at the longer one, each named with its two values."""
-  fields = ("method", "seed", "sparsity", "warm_start_c")
-  key = lambda r: tuple(str(r.get(f, "")) for f in fields)
-  later = {key(r): r for r in long_.rows if r["status"] == "ok"}
-  lost = [(r, later[key(r)]) for r in short.rows if r["status"] == "ok" and key(r) in later
-          and float(r["maxcos_min"]) >= threshold > float(later[key(r)]["maxcos_min"])]
-  named = [f"{r['method']} seed {r['seed']} sparsity {float(r['sparsity']):g} "
-           f"{init_label(float(r['warm_start_c']))} "
-           f"({fmt_beside(float(r['maxcos_min']), threshold)} -> "
-           f"{fmt_beside(float(l['maxcos_min']), threshold)})" for r, l in lost]
+  """The runs (paired by convergence.pairing) that reach `threshold` at the shorter length
+  and no longer at the longer one, each named with its two final values."""
+  c = short.curves
+  partner, _ = convergence.pairing(c, long_.curves)
+  end, later = c["maxcos_min"][:, -1], long_.curves["maxcos_min"][partner, -1]
+  ok = (c["status"] == "ok") & (long_.curves["status"][partner] == "ok")
+  lost = np.flatnonzero(ok & (end >= threshold) & (later < threshold))
+  named = [f"{c['method'][r]} seed {int(c['seed'][r])} sparsity {c['sparsity'][r]:g} "
+           f"{init_label(float(c['warm_start_c'][r]))} ({fmt_beside(end[r], threshold)} -> "
+           f"{fmt_beside(later[r], threshold)})" for r in lost]
   return (f"- Runs that reach {threshold:g} after {name(short)} and no longer after "
           f"{name(long_)}: {len(lost)}" + (f": {'; '.join(named)}." if named else "."))
 

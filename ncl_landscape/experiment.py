@@ -380,6 +380,13 @@ def run_arm(directory: str, experiment: str, arm: Arm,
   return jax.tree_util.tree_map(lambda v: v[index], concat_outputs(outputs)), wall
 
 
+def same_runs_by_arm(arms: list[Arm]) -> dict[str, list[tuple[float, ...]]]:
+  """Arm name -> its groups of sparsities that draw the same latents (sweep.same_runs), for
+  the arms that have any: settings' same_runs."""
+  same = {arm.name: same_runs(arm.cfg, arm.grid) for arm in arms}
+  return {name: groups for name, groups in same.items() if groups}
+
+
 def shared_programs(arms: list[Arm], execution: Execution) -> dict[str, str]:
   """Arm name -> the earlier arm whose compiled program it runs (the members of a compile
   group share one, methods.shared_config, for the same layout), for the arms that run
@@ -473,8 +480,7 @@ def run_experiment(experiment: str, arms: list[Arm], out_dir: str, config: dict,
       logging.info("%s: complete for this configuration, skipped", experiment)
     return disk.load_summary(summary_path)
 
-  same = {arm.name: same_runs(arm.cfg, arm.grid) for arm in arms}
-  same = {name: groups for name, groups in same.items() if groups}
+  same = same_runs_by_arm(arms)
   if same:
     config = {**config, "settings": {**config.get("settings", {}), "same_runs": same}}
   outputs, walls = zip(*[run_arm(directory, experiment, arm, execution) for arm in arms])

@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ncl_landscape import subtitles  # noqa: E402
+from ncl_landscape.verdicts import not_ok_text  # noqa: E402
 
 PANELS = (("maxcos_min", "Minimum Max-Cosine"), ("maxcos_median", "Median Max-Cosine"),
           ("maxcos_max", "Maximum Max-Cosine"), ("loss", "Loss"))
@@ -27,12 +28,6 @@ def _label(group_by: str, value) -> str:
     return "random start"  # the atlas's swept initialisation
   names = {"sparsity": "Psparse", "mask_prob": "mask prob", "warm_start_c": "c"}
   return f"{names.get(group_by, group_by)} = {value:g}"
-
-
-def left_out(status: np.ndarray) -> str:
-  """The runs whose status is not 'ok', by status, e.g. '2 diverged, 1 collapsed'; ''."""
-  names, counts = np.unique(np.asarray(status)[np.asarray(status) != "ok"], return_counts=True)
-  return ", ".join(f"{c} {n}" for n, c in zip(names, counts))
 
 
 def plot_curves(ax, epochs, values, groups, status, group_by: str, ylabel: str,
@@ -53,7 +48,7 @@ def plot_curves(ax, epochs, values, groups, status, group_by: str, ylabel: str,
     good = values[sel & ok]
     label = _label(group_by, g)
     if (~ok[sel]).any():
-      label += f" ({left_out(status[sel])}: left out)"
+      label += f" ({not_ok_text(status[sel])}: left out)"
     if (marked[sel] & ok[sel]).any():
       label += f" ({(marked[sel] & ok[sel]).sum()} missed an atom, dotted)"
     same = next((name for name, v in drawn if v.shape == good.shape and np.array_equal(v, good)),
@@ -134,7 +129,7 @@ def by_lr(curves: dict, name: str, select: dict, group_by: str) -> list[tuple[st
 
 def not_ok_note(curves: dict) -> str:
   """'; left out (status not ok): 2 diverged', or '' when every run is ok."""
-  text = left_out(curves["status"])
+  text = not_ok_text(curves["status"])
   return f"; left out (status not ok): {text}" if text else ""
 
 

@@ -48,7 +48,7 @@ def run_caption(settings: dict) -> str:
       parts.append(f"{value} {name[:-1] if value == 1 else name}" if key in ("seeds", "epochs")
                    else f"{name} {_values(value)}")
       if key == "sparsities":
-        parts[-1] += _same_runs_note(settings.get("same_runs"))
+        parts[-1] += _same_runs_note(settings)
   caption = ", ".join(parts)
   options = settings.get("options") or {}
   if options:
@@ -56,15 +56,26 @@ def run_caption(settings: dict) -> str:
   return caption
 
 
-def _same_runs_note(same) -> str:
+def same_runs(settings: dict) -> dict[str | None, list[tuple]]:
+  """Arm -> its groups of sparsities that draw the same latents (settings' same_runs: per
+  arm, or one list for every arm, keyed None)."""
+  same = settings.get("same_runs") or {}
+  if isinstance(same, dict):
+    return {arm: [tuple(g) for g in groups] for arm, groups in same.items()}
+  return {None: [tuple(g) for g in same]}
+
+
+def same_runs_of(settings: dict, arm: str) -> list[tuple]:
+  """The arm's groups of sparsities that draw the same latents (same_runs)."""
+  same = same_runs(settings)
+  return same.get(arm, same.get(None, []))
+
+
+def _same_runs_note(settings: dict) -> str:
   """' (0.1/0.2: the same runs, as they draw the same latents)', naming the arms where only
   some arms' latents coincide (same_runs per arm)."""
-  if not same:
-    return ""
-  if not isinstance(same, dict):
-    same = {"": same}
-  by_group: dict[tuple, list[str]] = {}
-  for arm, groups in same.items():
+  by_group: dict[tuple, list[str | None]] = {}
+  for arm, groups in same_runs(settings).items():
     for group in groups:
       by_group.setdefault(tuple(group), []).append(arm)
   return "".join(f" ({_values(list(group))}: the same runs"

@@ -12,7 +12,7 @@ import os
 import numpy as np
 
 from ncl_landscape import disk, report, results
-from ncl_landscape.verdicts import count_statuses
+from ncl_landscape.verdicts import not_ok_text
 
 REFERENCE = os.path.join(disk.REPO, "reference")
 README = os.path.join(disk.REPO, "README.md")
@@ -58,7 +58,7 @@ def results_block() -> str:
       verdict = "; ".join(f"{j.label}: {j.short}" if j.label else j.short for j in judged)
       link = f"reference/{name}/REPORT.md#{report.anchor(claim.title)}"
       statuses = res.curves.get("status", np.array([]))
-      not_ok = ", ".join(f"{n} {status}" for status, n in count_statuses(statuses)) or "none"
+      not_ok = not_ok_text(statuses) or "none"
       lines.append(f"| [{claim.title.split(':')[0]}]({link}) | `reference/{name}` | "
                    f"{verdict} | {not_ok} | {report.where_run(config)} |")
   return "\n".join(lines + ["", END])

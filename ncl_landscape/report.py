@@ -320,7 +320,7 @@ def half_gain_epoch(curves: dict, method: str, c: float) -> str:
 
 def reach_cell(st: Stat) -> str:
   """'0.601 +- 0.2, 1 of 4 runs >= 0.8' (the count only where runs split)."""
-  k = int(np.sum(Rule(">=", HIGH).passes(st.values)))
+  k = judge_cell("", st, Rule(">=", HIGH)).passing
   return str(st) + (f", {k} of {st.ok} runs >= {HIGH:g}" if 0 < k < st.ok else "")
 
 

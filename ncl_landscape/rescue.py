@@ -42,10 +42,16 @@ class Level(NamedTuple):
     return bool(self.recovered > MOST)
 
   @property
+  def seeds_recovered(self) -> tuple[int, int]:
+    """(k, n): k of the level's n ok seeds recover."""
+    n = len(self.final)
+    return (int(round(self.recovered * n)) if n else 0), n
+
+  @property
   def split(self) -> str:
     """'1 of 2 seeds' where the seeds split, else ''."""
-    k = int(round(self.recovered * len(self.final))) if len(self.final) else 0
-    return f"{k} of {len(self.final)} seeds" if 0 < k < len(self.final) else ""
+    k, n = self.seeds_recovered
+    return f"{k} of {n} seeds" if 0 < k < n else ""
 
 
 def levels(curves: dict, mechanism: str, width: int, sparsity: float,

@@ -16,17 +16,13 @@ from matplotlib.patches import Patch
 from ncl_landscape import plotting, rescue
 from ncl_landscape.atlas_plots import init_label
 from ncl_landscape.plotting import plt
+from ncl_landscape.verdicts import fmt_beside
 
 
 def _present(curves: dict, order: tuple[str, ...]) -> tuple[list[str], list[int]]:
   arms = [rescue.split_arm(str(a)) for a in dict.fromkeys(curves["method"])]
   mechanisms = [m for m in order if any(a[0] == m for a in arms)]
   return mechanisms, sorted({w for _, w in arms})
-
-
-def recovered(lv: rescue.Level, recovered_at: float) -> tuple[int, int]:
-  """(k, n): k of the level's n ok seeds end at or above recovered_at."""
-  return int(np.sum(lv.final >= recovered_at)), len(lv.final)
 
 
 def fraction_colours(counts) -> dict[float, tuple[str, tuple]]:
@@ -41,21 +37,15 @@ def fraction_colours(counts) -> dict[float, tuple[str, tuple]]:
 NO_OK_SEED = (0.75, 0.75, 0.75, 1.0)  # a cell whose every run is left out (status not ok)
 
 
-def beside(x: float, threshold: float) -> str:
-  """x with two digits, or as many more as keep it on its side of threshold ('0.7996')."""
-  digits = next(d for d in range(2, 17) if (round(x, d) >= threshold) == (x >= threshold))
-  return f"{x:.{digits}f}"
-
-
 def cell_text(lv: rescue.Level, recovered_at: float) -> str:
   """'0.48 -> 0.77, 0.85' (mean initial -> every ok seed's final, or their range beyond three
   seeds, each on its side of recovered_at) over 'k of n' and the runs left out: the seeds,
   never their mean, decide."""
   if not len(lv.final):
     return f"{lv.diverged} not ok"
-  finals = [beside(v, recovered_at) for v in np.sort(lv.final)]
+  finals = [fmt_beside(v, recovered_at, 2) for v in np.sort(lv.final)]
   shown = ", ".join(finals) if len(finals) <= 3 else f"{finals[0]}-{finals[-1]}"
-  k, n = recovered(lv, recovered_at)
+  k, n = lv.seeds_recovered
   return (f"{np.mean(lv.initial):.2f} -> {shown}\n{k} of {n}"
           + (f", {lv.diverged} not ok" if lv.diverged else ""))
 
@@ -73,7 +63,7 @@ def plot_map(curves: dict, path: str, order: tuple[str, ...], recovered_at: floa
   panels = {(sparsity, width): {m: rescue.levels(curves, m, width, sparsity, recovered_at)
                                 for m in mechanisms}
             for sparsity in sparsities for width in widths}
-  colours = fraction_colours(recovered(lv, recovered_at) for cells in panels.values()
+  colours = fraction_colours(lv.seeds_recovered for cells in panels.values()
                              for lvls in cells.values() for lv in lvls if len(lv.final))
   for row, sparsity in zip(axes, sparsities):
     for ax, width in zip(row, widths):
@@ -81,7 +71,7 @@ def plot_map(curves: dict, path: str, order: tuple[str, ...], recovered_at: floa
       for i, mechanism in enumerate(mechanisms):
         for lv in panels[(sparsity, width)][mechanism]:
           j = starts.index(lv.c)
-          k, n = recovered(lv, recovered_at)
+          k, n = lv.seeds_recovered
           grid[i, j] = colours[k / n][1] if n else NO_OK_SEED
           ax.text(j, i, cell_text(lv, recovered_at), ha="center", va="center", fontsize=6,
                   color="white" if grid[i, j, :3] @ (0.299, 0.587, 0.114) < 0.5 else "black")

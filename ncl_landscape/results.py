@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ncl_landscape import disk
+from ncl_landscape import disk, provenance
 from ncl_landscape.experiment import is_complete
 
 
@@ -28,20 +28,11 @@ def subset(res: Results, keep: np.ndarray) -> Results:
   return res._replace(rows=[r for r, k in zip(res.rows, keep) if k], curves=curves)
 
 
-def same_runs(settings: dict) -> dict[str | None, list[tuple]]:
-  """Arm -> its groups of sparsities that draw the same latents (settings' same_runs: per
-  arm, or one list for every arm, keyed None)."""
-  same = settings.get("same_runs") or {}
-  if isinstance(same, dict):
-    return {arm: [tuple(g) for g in groups] for arm, groups in same.items()}
-  return {None: [tuple(g) for g in same]}
-
-
 def without_repeats(res: Results) -> Results:
   """Each run once: in each arm, the sparsities that draw the same latents as an earlier one
   (same_runs, e.g. 0.2 beside 0.1 with fixed-count latents at d = 10, not at d = 20) are left
   out, so no verdict counts a cell twice; all_rows keeps them."""
-  same = same_runs(res.settings)
+  same = provenance.same_runs(res.settings)
   if not same or "sparsity" not in res.curves:
     return res._replace(all_rows=res.all_rows or res.rows)
   repeat = np.zeros(len(res.rows), bool)

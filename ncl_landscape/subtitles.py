@@ -9,7 +9,7 @@ the same runs (settings' same_runs, per arm or one list for every arm).
 """
 from __future__ import annotations
 
-from ncl_landscape import provenance, results
+from ncl_landscape import provenance
 
 WRITTEN = {"p": 50, "d": 10, "m": 50, "batch_size": 512, "lr": 0.025}  # the paper's text
 SAME = "the same runs, as they draw the same latents"
@@ -80,8 +80,8 @@ def arm_items(name: str, arm: dict, settings: dict, show_sizes: bool) -> tuple[s
   if arm["model"]["predictor"] != "none" and settings.get("predictor_bias") is None:
     items.append(provenance.fidelity_line(
         {"predictor_bias": arm["model"]["predictor"] == "linear_bias"}))
-  same = results.same_runs(settings)
-  groups = same.get(name, same.get(None, []))
+  same = provenance.same_runs(settings)
+  groups = provenance.same_runs_of(settings, name)
   if groups:
     items += [f"sparsity {_values(g)}: {SAME}" for g in groups]
   elif any(same.values()) and len(settings.get("sparsities") or ()) > 1:

@@ -12,10 +12,10 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.lines import Line2D
 
-from ncl_landscape import plotting, results
+from ncl_landscape import plotting, provenance
 from ncl_landscape.plotting import plt
 from ncl_landscape.report import TABLE1, TABLE1_MODELS
-from ncl_landscape.verdicts import stat
+from ncl_landscape.verdicts import not_ok_text, stat
 
 STATISTICS = (("maxcos_max", "Maximum"), ("maxcos_median", "Median"), ("maxcos_min", "Minimum"))
 PAPER_RUNS = 5  # the paper's table: mean and std over 5 runs
@@ -28,8 +28,8 @@ def seeds_gid(model: str, key: str, sparsity: float, lr: float) -> str:
 
 def repeats(config: dict | None, model: str) -> dict[float, float]:
   """Sparsity -> the earlier sparsity whose runs it repeats, for the model's arm."""
-  same = results.same_runs((config or {}).get("settings", {}))
-  return {s: group[0] for group in same.get(model, same.get(None, [])) for s in group[1:]}
+  groups = provenance.same_runs_of((config or {}).get("settings", {}), model)
+  return {s: group[0] for group in groups for s in group[1:]}
 
 
 def _mean_std(ax, x: float, mean: float, std: float, colour, **marker) -> None:
@@ -75,7 +75,7 @@ def plot_table1(curves: dict, path: str, names: dict[str, str], title: str,
           ours = stat(values)
           _mean_std(ax, x + 0.05, ours.mean, ours.std, f"C{i}", marker="D", mfc="none", ms=4.5)
           _numbers(ax, x, ours.mean, ours.std, f"C{i}",
-                   plotting.left_out(curves["status"][sel]) if sel.any() else "not run")
+                   not_ok_text(curves["status"][sel]) if sel.any() else "not run")
       ax.set_xticks(range(len(sparsities)),
                     [f"{s:g}" + (f"\n(the runs of {repeated[s]:g})" if s in repeated else "")
                      for s in sparsities])

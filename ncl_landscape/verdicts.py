@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
@@ -33,12 +33,12 @@ def fmt(x: float, digits: int = DIGITS) -> str:
   return "n/a" if not np.isfinite(x) else f"{x:.{digits}f}"
 
 
-def fmt_beside(x: float, threshold: float) -> str:
-  """x with enough digits (DIGITS to 6) that the printed value sits on its side of threshold;
-  a magnitude below 0.01 in scientific notation."""
+def fmt_beside(x: float, threshold: float, digits: int = DIGITS) -> str:
+  """x with enough digits (`digits` to 6) that the printed value sits on its side of
+  threshold; a magnitude below 0.01 in scientific notation."""
   if np.isfinite(x) and 0 < abs(x) < 0.01:
     return f"{x:.2e}"
-  for digits in range(DIGITS, 7):
+  for digits in range(digits, 7):
     shown = round(float(x), digits)
     if (shown >= threshold) == (x >= threshold) and (shown > threshold) == (x > threshold):
       return fmt(x, digits)
@@ -67,6 +67,11 @@ class Stat(NamedTuple):
     text = "n/a" if self.ok == 0 else fmt(self.mean) + (
         f" +- {fmt(self.std)}" if self.ok > 1 else " (one run)")
     return text + excluded_text(self.excluded)
+
+
+def not_ok_text(statuses) -> str:
+  """The runs whose status is not 'ok', by status, e.g. '2 diverged, 1 collapsed'; ''."""
+  return ", ".join(f"{n} {status}" for status, n in count_statuses(statuses))
 
 
 def excluded_text(excluded) -> str:
