@@ -20,8 +20,9 @@ one online phase followed by their rule. `train` decides how phases alternate.
 Methods of one compile group (the criteria; the predictor rules) differ only in their
 `part` (the criterion, the predictor rule), so one program serves a group:
 `make_method(cfg, member)` with a traced member, the method's index in its group,
-branches with lax.switch (only the selected branch runs). That is the only traced
-branch here. Every method receives its encoder (encoders.py) and builds its heads.
+branches with lax.switch (only the selected branch runs). Row and column weight
+normalisation share a program the same way (`shared_config`, `Member`; train.py
+branches). Every method receives its encoder (encoders.py) and builds its heads.
 """
 from __future__ import annotations
 
@@ -233,7 +234,7 @@ def _predictor(cfg: RunConfig, encoder: EncoderDef, parts, member) -> Method:
     f = jnp.concatenate([represent(params["online"], a, weights) for a in (a1, a2)])
     F = rules.update_correlation(buffers["correlation"], buffers["step"] == 0, f,
                                  jnp.concatenate([weights, weights]), rho)
-    Wp = _dispatch(member, branches, F, params["predictor"].W)
+    Wp = dispatch(member, branches, F, params["predictor"].W)
     params = {**params, "predictor": params["predictor"]._replace(W=Wp)}
     return params, {"correlation": F, "step": buffers["step"] + 1}
 
@@ -241,7 +242,7 @@ def _predictor(cfg: RunConfig, encoder: EncoderDef, parts, member) -> Method:
                 init_buffers=init_buffers)
 
 
-def _dispatch(index, branches, *operands):
+def dispatch(index, branches, *operands):
   """branches[index](*operands): a Python int picks the branch while tracing, a traced
   index becomes lax.switch."""
   if isinstance(index, int):
@@ -351,11 +352,29 @@ def reads(method: str, scalar: str) -> bool:
   return scalar in METHODS[method].reads
 
 
-def shared_config(cfg: RunConfig) -> tuple[RunConfig, int]:
-  """The configuration of the program cfg's method shares (its group's first method) and
-  the method's index in the group: make_method(shared, index) trains cfg's method."""
+# Weight normalisations that share one program, the choice traced (train.make_run_fns).
+SHARED_WEIGHT_NORMS = ("row", "column")
+
+
+class Member(NamedTuple):
+  """Which variant of a shared program a call trains (int32 scalars, unbatched: every run
+  of a call trains the same one): `method`, the index in compile_group of the method;
+  `weight_norm`, the index in SHARED_WEIGHT_NORMS (0 where the program has one)."""
+  method: int | jax.Array
+  weight_norm: int | jax.Array = 0
+
+
+def shared_config(cfg: RunConfig) -> tuple[RunConfig, Member]:
+  """The configuration of the program cfg shares (its compile group's first method, the
+  first of SHARED_WEIGHT_NORMS for a normalised W) and the Member of cfg in it:
+  make_trainer(shared) called with that member trains cfg."""
   group = compile_group(cfg.train.method)
-  return cfg.replace(train=dict(method=group[0])), group.index(cfg.train.method)
+  train, norm = dict(method=group[0]), cfg.train.weight_norm
+  if norm in SHARED_WEIGHT_NORMS:
+    train["weight_norm"] = SHARED_WEIGHT_NORMS[0]
+  return cfg.replace(train=train), Member(
+      group.index(cfg.train.method),
+      SHARED_WEIGHT_NORMS.index(norm) if norm in SHARED_WEIGHT_NORMS else 0)
 
 
 def own_terms(method: str) -> tuple[str, ...] | None:

@@ -16,8 +16,9 @@ size or device count (chunks are then multiples of vmap_width x devices). Unset,
 vmaps all its runs at once, except on a CPU when their datasets outgrow its cache
 (default_vmap_width).
 
-Methods of one compile group (methods.compile_group) share one executable: the
-method's index in its group is an unbatched traced argument.
+Configurations that differ only in the method of a compile group, or in row vs column
+weight normalisation, share one executable (methods.shared_config): which variant a call
+trains is an unbatched traced argument (methods.Member).
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from ncl_landscape.config import RunConfig
 from ncl_landscape.hyper import Hyper
 from ncl_landscape.data import sample_latents
-from ncl_landscape.methods import own_terms, shared_config
+from ncl_landscape.methods import Member, own_terms, shared_config
 from ncl_landscape.train import TERM, RunOutput, make_trainer, run_output
 
 RUN_AXIS = "runs"
@@ -211,7 +212,7 @@ class _Programs:
     t = self.trainer
     key = jax.random.key_data(jax.random.key(0))
     scalars = jax.ShapeDtypeStruct((size,), jnp.float32, sharding=_split_runs())
-    self.member = jax.ShapeDtypeStruct((), jnp.int32, sharding=_replicated())
+    self.member = Member(*(jax.ShapeDtypeStruct((), jnp.int32, sharding=_replicated()),) * 2)
     self.hyper = Hyper(*(scalars,) * len(Hyper._fields))
     key_data = jax.ShapeDtypeStruct((size,) + key.shape, key.dtype, sharding=_split_runs())
     on_runs = lambda tree: jax.tree_util.tree_map(
@@ -254,7 +255,7 @@ def compile_segments(cfg: RunConfig, size: int, vmap_width: int | None = None) -
   cfg's group reuse the programs with their own member."""
   shared, member = shared_config(cfg)
   programs = _compiled(shared, size, vmap_width)
-  member = to_global(np.asarray(member, np.int32), _replicated())
+  member = Member(*(to_global(np.asarray(v, np.int32), _replicated()) for v in member))
   names = own_terms(cfg.train.method)
 
   def own(log):  # the method's own terms of its group's union

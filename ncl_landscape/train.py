@@ -28,7 +28,8 @@ from ncl_landscape import augment, metrics, permute, rules
 from ncl_landscape.config import RunConfig
 from ncl_landscape.hyper import Hyper
 from ncl_landscape.data import Dataset, sample_dataset
-from ncl_landscape.methods import ENCODER_GROUPS, Method, Phase, make_method, representation
+from ncl_landscape.methods import (ENCODER_GROUPS, SHARED_WEIGHT_NORMS, Member, Method, Phase,
+                                   dispatch, make_method, representation)
 
 EVAL_SAMPLES = 1024  # samples used for the final support-recovery metric
 
@@ -131,11 +132,18 @@ def _stack(records: list):
   return jax.tree_util.tree_map(lambda *v: jnp.stack(v), *records)
 
 
-def make_run_fns(cfg: RunConfig, method: Method) -> RunFns:
-  """Initialisation, one optimiser step of a phase, and one epoch for the static cfg."""
+def make_run_fns(cfg: RunConfig, method: Method,
+                 weight_norm: int | jax.Array | None = None) -> RunFns:
+  """Initialisation, one optimiser step of a phase, and one epoch for the static cfg.
+
+  weight_norm: for a row- or column-normalised cfg, the index in SHARED_WEIGHT_NORMS of the
+  normalisation to apply, traced so that one program serves both (methods.Member); None
+  applies cfg.train.weight_norm."""
   phases = method.phases
   views_fn = augment.VIEWS[cfg.train.mask]
   steps = cfg.steps_per_epoch
+  norms = ((cfg.train.weight_norm,) if weight_norm is None or cfg.train.weight_norm == "none"
+           else SHARED_WEIGHT_NORMS)
 
   def init(context, hyper):
     opt = make_optimizer(cfg.train.optimizer, hyper.lr)
@@ -143,12 +151,17 @@ def make_run_fns(cfg: RunConfig, method: Method) -> RunFns:
     return TrainState(params, {ph.name: opt.init(_select(params, ph.trains)) for ph in phases},
                       method.init_buffers(params))
 
+  def normalised(kind: str):
+    return lambda groups: {g: method.encoder.project(v, kind) if g in ENCODER_GROUPS else v
+                           for g, v in groups.items()}
+
   def project(groups: dict) -> dict:
-    """Row or column normalisation of every encoder W after a step (cfg.train.weight_norm)."""
+    """Row or column normalisation of every encoder W after a step (cfg.train.weight_norm,
+    or norms[weight_norm])."""
     if cfg.train.weight_norm == "none":
       return groups
-    return {g: method.encoder.project(v, cfg.train.weight_norm) if g in ENCODER_GROUPS else v
-            for g, v in groups.items()}
+    return dispatch(0 if weight_norm is None else weight_norm,
+                    [normalised(kind) for kind in norms], groups)
 
   def views(key, idx, w, data, hyper):
     return views_fn(key, data.x[idx], hyper.mask_prob, cfg.train.mask_rng) + (w,)
@@ -237,15 +250,18 @@ class Trainer(NamedTuple):
 
 
 def make_trainer(cfg: RunConfig, method: Method | None = None) -> Trainer:
-  """The Trainer of the static configuration cfg. member (traced int, unbatched): which
-  method of cfg's compile group to train (methods.make_method); None trains
-  cfg.train.method, or `method` when given."""
+  """The Trainer of the static configuration cfg. member (methods.Member of traced ints,
+  unbatched): which variant of cfg's shared program to train (methods.shared_config); None
+  trains cfg itself (its method, or `method` when given)."""
   cfg.validate()
   k, unlogged, n_logs = log_schedule(cfg)
 
-  def setup(member):
-    run_method = method or make_method(cfg, member)
-    return run_method, make_run_fns(cfg, run_method)
+  def setup(member: Member | None):
+    if member is None:
+      run_method = method or make_method(cfg)
+      return run_method, make_run_fns(cfg, run_method)
+    run_method = method or make_method(cfg, member.method)
+    return run_method, make_run_fns(cfg, run_method, member.weight_norm)
 
   def run_epochs(fns, state, first_epoch, count, ctx, hyper):
     def body(state, epoch_index):

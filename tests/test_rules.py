@@ -79,8 +79,8 @@ def test_predictor_method_step_applies_its_rule(method, traced):
   """Alone, and as a traced member of the three methods' shared program."""
   cfg = SMALL.replace(train=dict(method=method))
   if traced:
-    shared, index = shared_config(cfg)
-    fns = make_run_fns(shared, make_method(shared, jnp.int32(index)))
+    shared, member = shared_config(cfg)
+    fns = make_run_fns(shared, make_method(shared, jnp.int32(member.method)))
   else:
     fns = make_run_fns(cfg, make_method(cfg))
   hyper = Hyper(lr=0.05)

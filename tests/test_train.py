@@ -9,7 +9,8 @@ from ncl_landscape import results, sweep
 from ncl_landscape.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from ncl_landscape.experiment import Arm, run_experiment
 from ncl_landscape.hyper import Hyper
-from ncl_landscape.methods import Method, Phase, compile_group, make_method, shared_config
+from ncl_landscape.methods import (Member, Method, Phase, compile_group, make_method,
+                                   shared_config)
 from ncl_landscape.sweep import make_grid, run_grid
 from ncl_landscape.train import epoch_batches, log_epochs, make_run_fns, make_train, run_context
 
@@ -101,8 +102,11 @@ def test_compile_groups_map_each_member_to_one_config_and_its_own_index():
   for group in (compile_group("vicreg"), compile_group("byol")):
     shared = [shared_config(SMALL.replace(train=dict(method=m))) for m in group]
     assert len({cfg for cfg, _ in shared}) == 1
-    assert [index for _, index in shared] == list(range(len(group)))
-  assert shared_config(SMALL) == (SMALL, 0) and compile_group("cl") == ("cl",)
+    assert [member.method for _, member in shared] == list(range(len(group)))
+  assert shared_config(SMALL) == (SMALL, Member(0, 0)) and compile_group("cl") == ("cl",)
+  rows, columns = (shared_config(SMALL.replace(train=dict(weight_norm=norm)))
+                   for norm in ("row", "column"))
+  assert rows[0] == columns[0] and (rows[1], columns[1]) == (Member(0, 0), Member(0, 1))
 
 
 @pytest.mark.parametrize("method", ["barlow_twins_1m", "alpha_cl_quadratic", "directcopy"])
@@ -117,6 +121,25 @@ def test_a_group_member_reuses_the_group_program_and_trains_as_its_own(method):
   assert set(out.curves) == set(own.curves)  # the method's own terms, not its group's
   for name, curve in own.curves.items():
     np.testing.assert_allclose(out.curves[name], curve, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("norm", ["row", "column"])
+def test_row_and_column_normalised_runs_share_a_program_and_train_as_their_own(norm):
+  """The normalisation a call applies is traced (methods.Member): one compile serves both,
+  and each trains bit for bit what its own static program trains."""
+  grid = make_grid(0, 2, Hyper(lr=0.05), sparsity=(0.2,))
+  other = {"row": "column", "column": "row"}[norm]
+  run_grid(SMALL.replace(train=dict(weight_norm=other)), grid)
+  misses = sweep._compiled.cache_info().misses
+  cfg = SMALL.replace(train=dict(weight_norm=norm))
+  out = run_grid(cfg, grid)
+  assert sweep._compiled.cache_info().misses == misses
+  own = jax.jit(jax.vmap(make_train(cfg)))(grid.keys, grid.hyper)
+  for name, curve in own.curves.items():
+    np.testing.assert_array_equal(out.curves[name], curve)
+  np.testing.assert_array_equal(out.params["online"].W, own.params["online"].W)
+  norms = np.linalg.norm(out.params["online"].W, axis=2 if norm == "row" else 1)
+  np.testing.assert_allclose(norms, 1.0, rtol=1e-5)
 
 
 def test_same_key_same_result_and_seeds_differ():
