@@ -3,14 +3,15 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 JAX_EXTRA ?=
-# PROFILE: quick on a CPU, paper where JAX sees a GPU or TPU, unless set.
+# PROFILE: quick on a CPU, paper where JAX sees a GPU or TPU, unless set. Each experiment's
+# seconds go to $(OUT)/timings.tsv, which the progress line's ETA reads (experiments/eta.py).
 # FORCE=1 replaces complete results of another configuration (else they are kept).
 OUT ?= results
 FORCE ?=
 EXPERIMENTS ?= fig1 fig2 fig3 fig4 fig5 fig6 fig7 table1 thm1 thm2 thm3 atlas rescue
 EXPERIMENTS_PAPER ?= fig1 fig2 fig3 fig4 fig5 fig6 fig7 table1 thm1 thm2 thm3
 
-.PHONY: install test figures reference reports bench clean clean-cache
+.PHONY: install test figures reference reports bench sensitivity clean clean-cache
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +19,7 @@ $(PY):
 	$(PY) -m pip install --quiet -e '.[dev$(if $(JAX_EXTRA),$(comma)$(JAX_EXTRA))]'
 
 comma := ,
+space := $(subst ,, )
 
 # JAX_EXTRA=cuda12 installs the extra into an existing .venv too.
 install: $(PY)
@@ -30,10 +32,13 @@ test: install
 figures: install
 	@profile=$${PROFILE:-$$($(PY) -c "import jax; print('quick' if jax.default_backend() == 'cpu' else 'paper')")}; \
 	echo "profile: $$profile"; \
-	i=0; n=$(words $(EXPERIMENTS)); start=$$(date +%s); \
+	n=$(words $(EXPERIMENTS)); start=$$(date +%s); mkdir -p $(OUT); \
 	for e in $(EXPERIMENTS); do \
-	  i=$$((i + 1)); echo "experiment $$i of $$n: $$e (elapsed $$(( $$(date +%s) - start )) s)"; \
+	  $(PY) -m experiments.eta --profile=$$profile --experiments=$(subst $(space),$(comma),$(strip $(EXPERIMENTS))) \
+	    --next=$$e --elapsed=$$(( $$(date +%s) - start )) --out_dir=$(OUT); \
+	  began=$$(date +%s); \
 	  $(PY) -m experiments.$$e --profile=$$profile --out_dir=$(OUT) $(if $(FORCE),--force) || exit 1; \
+	  echo "$$profile $$e $$(( $$(date +%s) - began ))" >> $(OUT)/timings.tsv; \
 	done; \
 	echo "all $$n experiments in $$(( $$(date +%s) - start )) s"; \
 	$(PY) -m experiments.report --out_dir=$(OUT)
@@ -55,6 +60,12 @@ reference: install
 # Every shipped reference/*/REPORT.md and README's results table, made from reference/.
 reports: install
 	$(PY) -m experiments.report --shipped
+
+# "What it takes" (reference/sensitivity): each claim the paper profile misses, one choice at a
+# time: a 2000-epoch screen, then the flips at paper scale. Resumable: rerun to continue.
+sensitivity: install
+	$(PY) -m experiments.sensitivity --stage=screen
+	$(PY) -m experiments.sensitivity --stage=confirm
 
 bench: install
 	$(PY) -m experiments.bench --out_dir=$(OUT)

@@ -1,5 +1,5 @@
-"""Benchmark: run-steps per second of the grid trainer vs a per-run Python loop, and
-the cost of a compile group's shared program.
+"""Benchmark: run-steps per second of the grid trainer vs a per-run Python loop, the cost
+of a compile group's shared program, and one row per experiment of the last `make figures`.
 
   python -m experiments.bench                 # epochs scaled to the backend
   python -m experiments.bench --epochs=8000   # the whole paper-profile Figure 2 NCL grid
@@ -9,7 +9,10 @@ trained in one compiled call. The baseline trains the same kind of run one at a
 time with the same jitted optimiser step driven by a Python loop over batches, the
 structure of the authors' code. The compile-group line trains VICReg (the cheapest
 criterion, where a shared program's per-step conditional would show most) by the
-criteria's shared program and by a program of its own. Writes out_dir/bench.json.
+criteria's shared program and by a program of its own. The experiment rows read what each
+experiment in out_dir recorded as it trained (config.json: its arms, the programs they
+shared, its calls and their wall times): programs compiled, calls and runs per call, compile
+and training seconds, run-steps per second. Writes out_dir/bench.json.
 """
 from __future__ import annotations
 
@@ -18,11 +21,12 @@ import time
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from absl import flags, logging
 
 from experiments import cli
-from ncl_landscape import disk
-from ncl_landscape.config import RunConfig, TrainConfig
+from ncl_landscape import disk, results
+from ncl_landscape.config import DataConfig, RunConfig, TrainConfig
 from ncl_landscape.floor import floor_train
 from ncl_landscape.hyper import Hyper
 from ncl_landscape.methods import make_method
@@ -30,7 +34,8 @@ from ncl_landscape.sweep import (call_layout, chunk_inputs, chunk_size, compile_
                                  over_runs)
 from ncl_landscape.train import epoch_batches, make_run_fns, make_train, run_context
 
-flags.DEFINE_string("out_dir", "results", "Where bench.json goes.")
+flags.DEFINE_string("out_dir", "results", "Where bench.json goes, and whose experiments the "
+                    "rows read.")
 flags.DEFINE_integer("epochs", None, "Grid epochs; default 20 on a CPU, 400 on an accelerator.",
                      lower_bound=1)
 flags.DEFINE_integer("baseline_epochs", 20, "Epochs of the per-run loop baseline.",
@@ -139,6 +144,62 @@ def bench_compile_group(epochs: int) -> dict:
   return result
 
 
+def experiment_row(directory: str) -> dict | None:
+  """What a complete experiment recorded of its cost, None if it is not complete: programs
+  compiled (arms that ran another arm's program not counted), calls, runs per call, runs
+  trained (each distinct run once), run-steps, compile and training seconds; a theorem
+  records only its whole wall time."""
+  loaded = results.load(directory)
+  if loaded is None:
+    return None
+  res, config = loaded
+  row = {"experiment": config["experiment"], "profile": res.settings.get("profile"),
+         "backend": config["environment"]["backend"]}
+  wall = config.get("wall_s", {})
+  if "arms" not in config:
+    return {**row, "total_s": sum(w["total"] for w in wall.values())}
+  methods = results.without_repeats(res).curves["method"]
+  runs = {arm: int(np.sum(methods == arm)) for arm in config["arms"]}
+  calls = {arm: -(-runs[arm] // layout["runs_per_call"])
+           for arm, layout in config["layout"].items()}
+  steps = {arm: runs[arm] * cfg["train"]["epochs"] * RunConfig(
+      DataConfig(**cfg["data"]), train=TrainConfig(**cfg["train"])).steps_per_epoch
+           for arm, cfg in config["arms"].items()}
+  compile_s = sum(w["compile"] for w in wall.values())
+  train_s = sum(w["train"] for w in wall.values())
+  return {**row, "arms": len(runs),
+          "programs": sum("shares_program_with" not in w for w in wall.values()),
+          "calls": sum(calls.values()),
+          "runs_per_call": max(layout["runs_per_call"] for layout in config["layout"].values()),
+          "runs": sum(runs.values()), "run_steps": sum(steps.values()),
+          "compile_s": compile_s, "train_s": train_s,
+          "run_steps_per_s": sum(steps.values()) / train_s if train_s else None,
+          "compile_share": compile_s / (compile_s + train_s) if compile_s + train_s else None}
+
+
+def experiment_rows(out_dir: str) -> list[dict]:
+  """experiment_row of every complete experiment under out_dir, in name order."""
+  names = sorted(os.listdir(out_dir)) if os.path.isdir(out_dir) else []
+  rows = [experiment_row(os.path.join(out_dir, name)) for name in names
+          if os.path.isdir(os.path.join(out_dir, name))]
+  return [row for row in rows if row is not None]
+
+
+def row_text(row: dict) -> str:
+  """One printed line of an experiment row."""
+  head = f"{row['experiment']:<7} {row['profile'] or '':<6} {row['backend']:<4}"
+  if "total_s" in row:
+    return f"{head} {row['total_s']:8.1f} s in all (a theorem: compile and run together)"
+  rate = f"{row['run_steps_per_s']:10,.0f}" if row["run_steps_per_s"] else " " * 10
+  return (f"{head} {row['programs']:3d} of {row['arms']:2d} {row['calls']:4d} "
+          f"{row['runs_per_call']:5d} {row['compile_s']:8.1f} {row['train_s']:8.1f} "
+          f"{row['compile_share']:6.1%} {rate}")
+
+
+ROWS_HEAD = ("id      profile backend programs/arms calls runs/call compile_s  train_s "
+             "compile  run-steps/s")
+
+
 def main(argv):
   del argv
   backend = jax.default_backend()
@@ -153,13 +214,14 @@ def main(argv):
   logging.info("per-run loop: %s", loop)
   group = bench_compile_group(epochs)
   logging.info("compile group: %s", group)
+  rows = experiment_rows(FLAGS.out_dir)
   result = {
       "setting": "Figure 2 NCL grid: 5 seeds x 3 sparsities x 4 mask probabilities",
       "backend": backend, "devices": [str(d) for d in jax.devices()],
       "steps_per_epoch": cfg.steps_per_epoch, "grid": grid, "per_run_loop": loop,
       "speedup": grid["run_steps_per_s"] / loop["run_steps_per_s"],
       "floor": floor, "step_over_floor": grid["run_steps_per_s"] / floor["run_steps_per_s"],
-      "compile_group": group, "environment": disk.environment(),
+      "compile_group": group, "experiments": rows, "environment": disk.environment(),
   }
   path = os.path.join(FLAGS.out_dir, "bench.json")
   disk.save_json(path, result)
@@ -169,6 +231,11 @@ def main(argv):
         f"run-steps/s (the grid at x{result['step_over_floor']:.2f} of it); vicreg in the "
         f"criteria's shared program at x{group['shared_over_own']:.2f} the rate of its own "
         f"-> {path}")
+  if rows:
+    print("\n".join([f"experiments in {FLAGS.out_dir} (as they recorded their runs):", ROWS_HEAD]
+                    + [row_text(row) for row in rows]))
+  else:
+    print(f"no complete experiment in {FLAGS.out_dir}: `make figures` first for its rows")
 
 
 if __name__ == "__main__":

@@ -273,6 +273,23 @@ def test_bench_writes_both_rates(tmp_path):
                     group["own"]["run_steps_per_s"])
 
 
+def test_bench_rows_count_the_programs_calls_and_run_steps_each_experiment_recorded(
+    smoke_results):
+  """Figure 7's six arms compile three programs (row and column normalisation traced); the
+  rows' run-steps are the distinct runs' optimiser steps, as the summary counts them."""
+  from experiments import bench
+  rows = {row["experiment"]: row for row in bench.experiment_rows(str(smoke_results))}
+  assert set(rows) == set(EXPERIMENTS)
+  fig7 = rows["fig7"]
+  assert (fig7["arms"], fig7["programs"]) == (6, 3)
+  config = json.loads((smoke_results / "fig7" / "config.json").read_text())
+  assert sum("shares_program_with" in w for w in config["wall_s"].values()) == 3
+  summary = list(csv.DictReader(open(smoke_results / "fig7" / "summary.csv")))
+  assert fig7["runs"] <= len(summary) and fig7["calls"] >= fig7["programs"]
+  assert fig7["run_steps"] == fig7["runs"] * 4 * 6  # smoke: 4 epochs of 6 batches
+  assert "total_s" in rows["thm1"] and 0 <= fig7["compile_share"] <= 1
+
+
 FIGURES = ("fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "table1")
 
 

@@ -1,0 +1,77 @@
+"""The progress line of `make figures`: experiment k of n, the time elapsed, and how long the
+whole run has left, from each experiment's known cost scaled by the pace so far.
+
+  python -m experiments.eta --profile=quick --experiments=fig1,fig2,fig3 --next=fig2 \
+      --elapsed=95 --out_dir=results
+
+Known costs: the seconds each experiment took the last time `make figures` ran it at this
+profile into out_dir (out_dir/timings.tsv, one `profile experiment seconds` line per finished
+experiment, which the Makefile appends); a machine's first run has none. Once an experiment
+has finished, the remaining costs are scaled by elapsed / (the finished ones' known costs),
+so a faster or slower run corrects the estimate as it goes.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+from absl import flags
+
+FLAGS = flags.FlagValues()  # its own: the library modules that import this one keep theirs
+flags.DEFINE_string("profile", "quick", "The profile make figures runs.", flag_values=FLAGS)
+flags.DEFINE_list("experiments", [], "Every experiment of the run, in order.", flag_values=FLAGS)
+flags.DEFINE_string("next", "", "The experiment about to start.", flag_values=FLAGS)
+flags.DEFINE_integer("elapsed", 0, "Seconds since the run started.", lower_bound=0,
+                     flag_values=FLAGS)
+flags.DEFINE_string("out_dir", "results", "The run's results directory (its timings.tsv).",
+                    flag_values=FLAGS)
+
+def read_costs(path: str, profile: str) -> dict[str, float]:
+  """experiment -> seconds of the last line of that profile in a timings file ({} if none)."""
+  costs = {}
+  if os.path.exists(path):
+    for line in open(path):
+      fields = line.split()
+      if len(fields) == 3 and fields[0] == profile:
+        costs[fields[1]] = float(fields[2])
+  return costs
+
+
+def known_costs(out_dir: str, profile: str) -> dict[str, float]:
+  """experiment -> seconds, from out_dir/timings.tsv."""
+  return read_costs(os.path.join(out_dir, "timings.tsv"), profile)
+
+
+def seconds_left(costs: dict[str, float], experiments: list[str], position: int,
+                 elapsed: float) -> float | None:
+  """The known cost of experiments[position:], scaled by the pace of those before it;
+  None when an experiment's cost is unknown."""
+  if not all(e in costs for e in experiments):
+    return None
+  done = sum(costs[e] for e in experiments[:position])
+  pace = elapsed / done if done > 0 and elapsed > 0 else 1.0
+  return pace * sum(costs[e] for e in experiments[position:])
+
+
+def line(experiments: list[str], upcoming: str, elapsed: int, costs: dict[str, float]) -> str:
+  """'experiment k of n: <id> (elapsed <s> s, about <t> s left of the whole run)'."""
+  position = experiments.index(upcoming)
+  left = seconds_left(costs, experiments, position, elapsed)
+  eta = ("no known cost of every experiment at this profile on this machine yet"
+         if left is None
+         else f"about {left:.0f} s left of the whole run")
+  return (f"experiment {position + 1} of {len(experiments)}: {upcoming} "
+          f"(elapsed {elapsed} s, {eta})")
+
+
+def main(argv: list[str]) -> None:
+  FLAGS(argv)
+  if FLAGS.next not in FLAGS.experiments:
+    print(f"error: --next: {FLAGS.next!r} is not one of --experiments", file=sys.stderr)
+    sys.exit(2)
+  costs = known_costs(FLAGS.out_dir, FLAGS.profile)
+  print(line(FLAGS.experiments, FLAGS.next, FLAGS.elapsed, costs), flush=True)
+
+
+if __name__ == "__main__":
+  main(sys.argv)
