@@ -142,8 +142,7 @@ def make_run_fns(cfg: RunConfig, method: Method,
   phases = method.phases
   views_fn = augment.VIEWS[cfg.train.mask]
   steps = cfg.steps_per_epoch
-  norms = ((cfg.train.weight_norm,) if weight_norm is None or cfg.train.weight_norm == "none"
-           else SHARED_WEIGHT_NORMS)
+  norms = (cfg.train.weight_norm,) if weight_norm is None else SHARED_WEIGHT_NORMS
 
   def init(context, hyper):
     opt = make_optimizer(cfg.train.optimizer, hyper.lr)
