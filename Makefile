@@ -56,13 +56,16 @@ reference: install
 	    rm -rf reference/$(REFERENCE_PROFILE)/$$e/chunks; fi; \
 	done; \
 	$(PY) -m experiments.report --shipped
+	$(PY) -m experiments.sensitivity --stage=report
 
 # Every shipped reference/*/REPORT.md and README's results table, made from reference/.
 reports: install
 	$(PY) -m experiments.report --shipped
+	$(PY) -m experiments.sensitivity --stage=report
 
 # "What it takes" (reference/sensitivity): each claim the paper profile misses, one choice at a
-# time: a 2000-epoch screen, then the flips at paper scale. Resumable: rerun to continue.
+# time: a 2000-epoch screen, then at paper scale those that moved toward the claim. Resumable:
+# rerun to continue.
 sensitivity: install
 	$(PY) -m experiments.sensitivity --stage=screen
 	$(PY) -m experiments.sensitivity --stage=confirm

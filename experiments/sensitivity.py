@@ -3,7 +3,8 @@ around its as-run setting (the scan: ncl_landscape/sensitivity.py).
 
   python -m experiments.sensitivity --dry_run          # the variants, their runs and CPU cost
   python -m experiments.sensitivity --stage=screen     # every variant at 2000 epochs
-  python -m experiments.sensitivity --stage=confirm    # paper scale: the flipped ones only
+  python -m experiments.sensitivity --stage=confirm    # paper scale: those that moved toward the claim
+  python -m experiments.sensitivity --stage=report     # rewrite REPORT.md, train nothing
   python -m experiments.sensitivity --claims=fig5 --variants=as_run,lr_0.025
 
 Each variant is its claim's own binary, its flags parsed and resolved by that binary, trained
@@ -34,7 +35,7 @@ from ncl_landscape.sweep import distinct_runs
 PROFILES = {"smoke": dict(experiment_profile="smoke", screen_epochs=2),
             "paper": dict(experiment_profile="paper", screen_epochs=common.RUNS["ncl"]["paper"][1]
                           // sensitivity.SCREEN_FRACTION)}
-STAGES = ("screen", "confirm")
+STAGES = ("screen", "confirm", "report")
 OWN = {
     "claims": Flag("list", "Comma-separated claims to scan, of " + ", ".join(SCANS)
                    + " (default: every one).", choices=tuple(SCANS)),
@@ -43,7 +44,9 @@ OWN = {
                      choices=tuple(dict.fromkeys(v.name for scan in SCANS.values()
                                                  for v in scan.variants))),
     "stage": Flag("enum", "screen: every variant at a quarter of its paper epochs; confirm: at "
-                  "paper scale, the variants whose screen verdict differs from the as-run one's.",
+                  "paper scale, the variants whose screen moved toward the claim (a changed "
+                  "verdict, more seeds passing, or a mean deeper inside the rule beyond its "
+                  "standard error); report: train nothing, rewrite the REPORT and figures.",
                   "one of " + ", ".join(STAGES), choices=STAGES, default="screen"),
     "dry_run": Flag("bool", "List the stage's variants with their flags, distinct runs and "
                     "estimated CPU seconds (the shipped reference's pace), and train nothing.",
@@ -145,12 +148,15 @@ def collect(scan: Scan, s: dict):
 
 def stage_variants(scan: Scan, s: dict) -> tuple[str, list[Variant]]:
   """(scale, variants) the stage trains for a claim: the screen every variant (a claim not
-  shortened: at paper scale, its as-run row the reference's); the confirm the screen's flips."""
+  shortened: at paper scale, its as-run row the reference's); the confirm those that moved
+  toward the claim (sensitivity.to_confirm)."""
+  if s["stage"] == "report":
+    return "paper", []
   if s["stage"] == "screen":
     variants = scan.variants if scan.shortened else scan.variants[1:]
     scale = "screen" if scan.shortened else "paper"
   else:
-    variants = sensitivity.flips(scan, collect(scan, s)[0]) if scan.shortened else []
+    variants = sensitivity.to_confirm(scan, collect(scan, s)[0]) if scan.shortened else []
     scale = "paper"
   chosen = s["variants"]
   return scale, [v for v in variants if chosen is None or v.name in chosen]
@@ -204,9 +210,14 @@ def body(s: dict) -> None:
     logging.info("sensitivity: %s/%s (%s scale), variant %d of %d", plan.scan.experiment,
                  plan.variant.name, plan.scale, i + 1, len(stage_plans))
     train(plan)
-  path = sensitivity.write_report(s["out_dir"], {c: collect(SCANS[c], s) for c in SCANS},
+  print(f"wrote {write_report(s)}")
+
+
+def write_report(s: dict) -> str:
+  """Writes out_dir/sensitivity/REPORT.md and its figures from every claim's finished
+  variants; returns the report's path."""
+  return sensitivity.write_report(s["out_dir"], {c: collect(SCANS[c], s) for c in SCANS},
                                   s["screen_epochs"])
-  print(f"wrote {path}")
 
 
 class ScanBinary(cli.Binary):

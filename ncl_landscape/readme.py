@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from ncl_landscape import disk, report, results
+from ncl_landscape import disk, report, results, sensitivity
 from ncl_landscape.verdicts import not_ok_text
 
 REFERENCE = os.path.join(disk.REPO, "reference")
@@ -20,6 +20,7 @@ BEGIN = "<!-- results: generated from reference/ by `make reports`; do not edit 
 END = "<!-- end of generated results -->"
 # Each shipped reference and the references its REPORT sets beside it (first match first).
 BESIDE = {"paper": ("long",), "paper-batch384": ("paper",), "long": ("quick",), "quick": ()}
+WHAT_IT_TAKES = os.path.join(REFERENCE, "sensitivity", "REPORT.md")
 
 
 def _reference(name: str) -> str:
@@ -56,12 +57,23 @@ def results_block() -> str:
       claim = report.CLAIMS[experiment]
       judged = report.judgements(claim, res)
       verdict = "; ".join(f"{j.label}: {j.short}" if j.label else j.short for j in judged)
+      verdict += what_it_takes(name, experiment, judged)
       link = f"reference/{name}/REPORT.md#{report.anchor(claim.title)}"
       statuses = res.curves.get("status", np.array([]))
       not_ok = not_ok_text(statuses) or "none"
       lines.append(f"| [{claim.title.split(':')[0]}]({link}) | `reference/{name}` | "
                    f"{verdict} | {not_ok} | {report.where_run(config)} |")
   return "\n".join(lines + ["", END])
+
+
+def what_it_takes(name: str, experiment: str, judged: list[report.Judgement]) -> str:
+  """A link to the claim's "What it takes" section, for a paper-profile claim not reproduced in
+  every judgement that the shipped scan covers; else ''."""
+  if (name != "paper" or experiment not in sensitivity.SCANS or not os.path.exists(WHAT_IT_TAKES)
+      or all(j.short.startswith("reproduced") for j in judged)):
+    return ""
+  title = report.CLAIMS[experiment].title
+  return f" ([what it takes](reference/sensitivity/REPORT.md#{report.anchor(title)}))"
 
 
 def readme_text(readme: str) -> str:

@@ -19,6 +19,9 @@ REFERENCES = os.path.join(ROOT, "reference")
 SHIPPED = sorted(os.path.join(name, e) for name in os.listdir(REFERENCES)
                  for e in os.listdir(os.path.join(REFERENCES, name))
                  if os.path.exists(os.path.join(REFERENCES, name, e, "config.json")))
+SCANNED = sorted(os.path.relpath(root, os.path.join(REFERENCES, "sensitivity"))
+                 for root, _, files in os.walk(os.path.join(REFERENCES, "sensitivity"))
+                 if "config.json" in files)  # <claim>/<variant>[/paper]/<experiment>
 CONTRACT = disk.SUMMARY_COLUMNS[:12]  # experiment ... status
 NOT_RESULTS = ("out_dir", "force", "options", "same_runs", "warm_start_c_given")
 
@@ -29,6 +32,16 @@ def paper_settings(exp: str, options: dict | None = None,
   binary.parse([exp, f"--profile={profile}",
                 *(f"--{k}={v}" for k, v in (options or {}).items())])
   return binary, binary.resolve()
+
+
+def staleness(config: dict, arms: list | None, settings: dict) -> str:
+  """Why a saved result is not what the code trains now ('' when it is): its arms' configs, or a
+  theorem's settings (its configuration)."""
+  if arms is not None:
+    return stale_reason(config, arms)
+  now = {k: v for k, v in settings.items() if k not in NOT_RESULTS}
+  saved = {k: v for k, v in config["settings"].items() if k not in NOT_RESULTS}
+  return ", ".join(sorted(k for k in now if json.loads(json.dumps(now[k])) != saved.get(k)))
 
 
 def test_the_reference_ships_experiments():
@@ -61,14 +74,31 @@ def test_a_shipped_reference_is_what_the_code_trains_now(path):
   binary, settings = paper_settings(exp, options, profile)
   rerun = " ".join([f"python -m experiments.{exp} --profile={profile}", *(
       f"--{k}={v}" for k, v in options.items()), f"--out_dir=reference/{name}"])
-  if binary.arms is None:  # a theorem: its settings are its configuration
-    now = {k: v for k, v in settings.items() if k not in NOT_RESULTS}
-    saved = {k: v for k, v in config["settings"].items() if k not in NOT_RESULTS}
-    differ = sorted(k for k in now if json.loads(json.dumps(now[k])) != saved.get(k))
-    assert not differ, f"reference/{path} is stale ({', '.join(differ)}): rerun {rerun}"
-  else:
-    reason = stale_reason(config, binary.arms(settings))
-    assert not reason, f"reference/{path} is stale ({reason}): rerun {rerun}"
+  reason = staleness(config, binary.arms and binary.arms(settings), settings)
+  assert not reason, f"reference/{path} is stale ({reason}): rerun {rerun}"
+
+
+@pytest.mark.parametrize("path", SCANNED)
+def test_a_shipped_scan_variant_is_whole_and_what_the_code_trains_now(path):
+  from experiments import sensitivity as scan_binary
+  from ncl_landscape.sensitivity import SCANS
+  directory = os.path.join(REFERENCES, "sensitivity", path)
+  assert is_complete(directory), f"{directory}: a result file does not match its digest"
+  assert not os.path.exists(os.path.join(directory, "chunks")), "finished: chunks not shipped"
+  claim, name, *scale, _ = path.split(os.sep)
+  config = disk.load_json(os.path.join(directory, "config.json"))
+  variant = next(v for v in SCANS[claim].variants if v.name == name)
+  if variant.split:  # the confirm stage trains only the values that moved
+    saved = config["settings"].get("arm_changes", {}).get("axis", {})
+    variant = variant._replace(values=tuple(saved.get(variant.split)
+                                            or config["settings"][variant.split]))
+  scan_binary.main.parse(["sensitivity", "--profile=paper"])
+  plan = scan_binary.resolve(SCANS[claim], variant, "paper" if scale else "screen",
+                             scan_binary.main.resolve())
+  rerun = (f"python -m experiments.sensitivity --claims={claim} --variants={name} "
+           f"--stage={'confirm' if scale else 'screen'} --force")
+  reason = staleness(config, plan.arms, plan.settings)
+  assert not reason, f"reference/sensitivity/{path} is stale ({reason}): rerun {rerun}"
 
 
 def test_staleness_names_a_changed_field_and_forgives_a_new_default():

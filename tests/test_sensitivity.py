@@ -150,7 +150,10 @@ def test_the_conclusion_picks_the_smallest_change_that_reproduces_it():
   assert sensitivity.conclusion(rows + [_row(seeds, 3, holds)]).startswith(
       "The smallest change that reproduces it: seeds x")
   # confirmed failing at paper scale: no longer a candidate
-  assert sensitivity.conclusion(rows + [_row(text, 2, fails, "paper")]) == \
+  assert sensitivity.conclusion(rows + [_row(text, 2, fails, "paper")]) == (
+      "None of the scanned settings does (1 of them judged in the screen only, at a quarter of "
+      "the paper's epochs).")
+  assert sensitivity.conclusion([_row(AS_RUN, 0, fails), _row(text, 2, fails, "paper")]) == \
       "None of the scanned settings does."
   # equal kinds and seeds: decided on the unrounded value, deeper inside the band
   near, nearer = _variant("a", "open"), _variant("b", "open")
@@ -158,14 +161,22 @@ def test_the_conclusion_picks_the_smallest_change_that_reproduces_it():
   assert sensitivity.conclusion(tie).startswith("The smallest change that reproduces it: b x")
 
 
-def test_the_confirm_stage_takes_the_flips_and_only_their_values():
+def test_the_confirm_stage_takes_the_values_that_move_toward_the_claim():
   scan = SCANS["fig2"]
   temperature, bernoulli = sensitivity.TEMPERATURE, sensitivity.BERNOULLI
-  rows = [_row(AS_RUN, 0, (0.7, 0.7, 0.7)),
-          _row(temperature, 5, (0.87, 0.87, 0.87), at=0.1),
-          _row(temperature, 5, (0.7, 0.7, 0.7), at=0.5),
-          _row(bernoulli, 6, (0.7, 0.7, 0.7))]
-  assert sensitivity.flips(scan, rows) == [temperature._replace(values=(0.1,))]
+  rows = [_row(AS_RUN, 0, (0.7, 0.71, 0.72)),
+          _row(temperature, 5, (0.87, 0.87, 0.87), at=0.1),  # a changed verdict
+          _row(temperature, 5, (0.7, 0.71, 0.72), at=0.5),  # the as-run values
+          _row(bernoulli, 6, (0.69, 0.70, 0.71))]  # a step back
+  assert sensitivity.to_confirm(scan, rows) == [temperature._replace(values=(0.1,))]
+  # not reproduced either way, but closer beyond the seeds' standard error: confirmed
+  closer = _row(bernoulli, 6, (0.76, 0.77, 0.78))
+  assert sensitivity.moves_toward(closer, rows[0])
+  assert bernoulli in sensitivity.to_confirm(scan, rows[:1] + [closer])
+  # closer by less than the standard error of the difference: not confirmed
+  assert not sensitivity.moves_toward(_row(bernoulli, 6, (0.64, 0.73, 0.80)), rows[0])
+  # the same mean, but one seed now passes: confirmed
+  assert sensitivity.moves_toward(_row(bernoulli, 6, (0.5, 0.76, 0.88)), rows[0])
 
 
 def test_a_diverging_arm_is_reported_as_a_result():
@@ -176,9 +187,9 @@ def test_a_diverging_arm_is_reported_as_a_result():
                   "about 10x per round, leaves 10^6 at round 8 (median)")
 
 
-def test_the_confirm_stage_lists_the_screens_flips_at_paper_scale(smoke_scan, capsys):
+def test_the_confirm_stage_lists_the_moved_variants_at_paper_scale(smoke_scan, capsys):
   s = settings("--profile=smoke", "--claims=fig5", "--stage=confirm", f"--out_dir={smoke_scan}")
-  flipped = sensitivity.flips(SCANS["fig5"], binary.collect(SCANS["fig5"], s)[0])
+  flipped = sensitivity.to_confirm(SCANS["fig5"], binary.collect(SCANS["fig5"], s)[0])
   planned = binary.plans(s)
   assert [p.variant for p in planned] == flipped
   assert all(p.scale == "paper" and p.settings["epochs"] == 4 for p in planned)
