@@ -8,8 +8,9 @@ JAX_EXTRA ?=
 # FORCE=1 replaces complete results of another configuration (else they are kept).
 OUT ?= results
 FORCE ?=
-EXPERIMENTS ?= fig1 fig2 fig3 fig4 fig5 fig6 fig7 table1 thm1 thm2 thm3 atlas rescue
-EXPERIMENTS_PAPER ?= fig1 fig2 fig3 fig4 fig5 fig6 fig7 table1 thm1 thm2 thm3
+# The experiments, from their declarations (experiments/registry.py), read when a recipe runs.
+EXPERIMENTS ?= $(shell $(PY) -m experiments.registry)
+EXPERIMENTS_PAPER ?= $(shell $(PY) -m experiments.registry --paper)
 
 .PHONY: install test figures reference reports bench sensitivity clean clean-cache
 
@@ -19,7 +20,6 @@ $(PY):
 	$(PY) -m pip install --quiet -e '.[dev$(if $(JAX_EXTRA),$(comma)$(JAX_EXTRA))]'
 
 comma := ,
-space := $(subst ,, )
 
 # JAX_EXTRA=cuda12 installs the extra into an existing .venv too.
 install: $(PY)
@@ -32,9 +32,9 @@ test: install
 figures: install
 	@profile=$${PROFILE:-$$($(PY) -c "import jax; print('quick' if jax.default_backend() == 'cpu' else 'paper')")}; \
 	echo "profile: $$profile"; \
-	n=$(words $(EXPERIMENTS)); start=$$(date +%s); mkdir -p $(OUT); \
-	for e in $(EXPERIMENTS); do \
-	  $(PY) -m experiments.eta --profile=$$profile --experiments=$(subst $(space),$(comma),$(strip $(EXPERIMENTS))) \
+	exps="$(strip $(EXPERIMENTS))"; n=$$(echo $$exps | wc -w); start=$$(date +%s); mkdir -p $(OUT); \
+	for e in $$exps; do \
+	  $(PY) -m experiments.eta --profile=$$profile --experiments=$$(echo $$exps | tr ' ' ',') \
 	    --next=$$e --elapsed=$$(( $$(date +%s) - start )) --out_dir=$(OUT); \
 	  began=$$(date +%s); \
 	  $(PY) -m experiments.$$e --profile=$$profile --out_dir=$(OUT) $(if $(FORCE),--force) || exit 1; \

@@ -25,14 +25,14 @@ import numpy as np
 from absl import flags, logging
 
 from experiments import cli
-from ncl_landscape import disk, results
 from ncl_landscape.config import DataConfig, RunConfig, TrainConfig
-from ncl_landscape.floor import floor_train
-from ncl_landscape.hyper import Hyper
-from ncl_landscape.methods import make_method
-from ncl_landscape.sweep import (call_layout, chunk_inputs, chunk_size, compile_chunks, make_grid,
-                                 over_runs)
-from ncl_landscape.train import epoch_batches, make_run_fns, make_train, run_context
+from ncl_landscape.methods.registry import make_method
+from ncl_landscape.runs import disk, results
+from ncl_landscape.training.floor import floor_train
+from ncl_landscape.training.hyper import Hyper
+from ncl_landscape.training.sweep import (call_layout, chunk_inputs, chunk_size, compile_chunks,
+                                          make_grid, over_runs)
+from ncl_landscape.training.train import epoch_batches, make_run_fns, make_train, run_context
 
 flags.DEFINE_string("out_dir", "results", "Where bench.json goes, and whose experiments the "
                     "rows read.")
@@ -74,7 +74,15 @@ def _rates(runs: int, cfg: RunConfig, vmap_width: int | None, compile_s: float,
 
 
 def bench_grid(cfg: RunConfig) -> dict:
-  """The grid in one call, in the layout experiments use (sweep.call_layout)."""
+  """Times Figure 2's NCL grid in one call, in the layout experiments use (sweep.call_layout).
+
+  Args:
+    cfg: the NCL run's configuration.
+
+  Returns:
+    {runs, epochs, vmap_width, compile_s, run_s, run_steps, run_steps_per_s}; run_s the best of
+    REPEATS calls.
+  """
   grid = _figure2_grid()
   size, width = call_layout(cfg, len(grid.points))
   compile_s, compiled = _timed(compile_chunks, cfg, size, width)
@@ -83,7 +91,15 @@ def bench_grid(cfg: RunConfig) -> dict:
 
 
 def bench_floor(cfg: RunConfig, width: int | None) -> dict:
-  """The grid of bench_grid trained by floor_train in one call, in the grid's vmap width."""
+  """Times the grid of bench_grid trained by floor_train (bare arrays) in one call.
+
+  Args:
+    cfg: the NCL run's configuration.
+    width: the grid's vmap width (over_runs); None vmaps every run at once.
+
+  Returns:
+    bench_grid's fields for this program.
+  """
   grid = _figure2_grid()
   keys = jax.random.key_data(grid.keys)
   train = jax.jit(over_runs(lambda k, h: floor_train(cfg)(jax.random.wrap_key_data(k), h),
@@ -93,7 +109,15 @@ def bench_floor(cfg: RunConfig, width: int | None) -> dict:
 
 
 def bench_loop(cfg: RunConfig, epochs: int) -> dict:
-  """One run at a time: a Python loop over epochs and batches around one jitted step."""
+  """Times one run at a time: a Python loop over epochs and batches around one jitted step.
+
+  Args:
+    cfg: the NCL run's configuration.
+    epochs: the epochs timed, after an untimed one that compiles.
+
+  Returns:
+    {runs: 1, epochs, run_s, run_steps, run_steps_per_s}.
+  """
   fns = make_run_fns(cfg, make_method(cfg))
   n_phases = len(make_method(cfg).phases)
   step = jax.jit(fns.step, static_argnums=1)
@@ -123,7 +147,15 @@ def bench_loop(cfg: RunConfig, epochs: int) -> dict:
 
 
 def bench_compile_group(epochs: int) -> dict:
-  """VICReg on 8 runs of the atlas setting: the criteria's shared program vs its own."""
+  """VICReg on 8 runs of the atlas setting: the criteria's shared program against its own.
+
+  Args:
+    epochs: the epochs each run trains.
+
+  Returns:
+    {method, runs, epochs, shared, own, shared_over_own}: shared and own each {compile_s, run_s,
+    run_steps_per_s}; shared_over_own the ratio of their rates.
+  """
   cfg = RunConfig(train=TrainConfig(method="vicreg", mask="independent", epochs=epochs,
                                     log_every=epochs))
   grid = make_grid(0, 2, Hyper(lr=0.005), sparsity=(0.1, 0.3), mask_prob=(0.25, 0.5))
@@ -145,10 +177,12 @@ def bench_compile_group(epochs: int) -> dict:
 
 
 def experiment_row(directory: str) -> dict | None:
-  """What a complete experiment recorded of its cost, None if it is not complete: programs
-  compiled (arms that ran another arm's program not counted), calls, runs per call, runs
-  trained (each distinct run once), run-steps, compile and training seconds; a theorem
-  records only its whole wall time."""
+  """What a complete experiment recorded of its cost; None if it is not complete.
+
+  Programs compiled (arms that ran another arm's program not counted), calls, runs per call, runs
+  trained (each distinct run once), run-steps, compile and training seconds; a theorem records only
+  its whole wall time (total_s).
+  """
   loaded = results.load(directory)
   if loaded is None:
     return None
@@ -201,6 +235,7 @@ ROWS_HEAD = ("id      profile backend programs/arms calls runs/call compile_s  t
 
 
 def main(argv):
+  """Runs every benchmark, writes out_dir/bench.json, and prints the rates and experiment rows."""
   del argv
   backend = jax.default_backend()
   epochs = FLAGS.epochs or (20 if backend == "cpu" else 400)

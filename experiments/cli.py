@@ -8,8 +8,7 @@ tests can import any number of experiment modules), exactly the flags the binary
 - a grid binary's execution flags (--max_runs_per_call, --vmap_width,
   --segment_epochs, --distributed) and the choices between the paper's text and the
   authors' code that apply to every grid model (--activation, --bias_init, --noise_std,
-  --alternation, --partial_batch, --batch_size, --predictor_bias; README, "Paper text or
-  authors' code");
+  --alternation, --partial_batch, --batch_size, --predictor_bias; docs/fidelity.md);
 - the optional flags it `uses` (OPTIONAL).
 A bad value, an unknown flag or a flag of another binary ends the binary before any
 compute with one line naming the flag and what it accepts, exit status 2. The
@@ -25,12 +24,12 @@ from typing import Callable, NamedTuple
 
 from absl import app, flags, logging
 
-from ncl_landscape import encoders, methods
-from ncl_landscape.hyper import check_hyper_values
+from ncl_landscape.fidelity import AS_RUN, AS_WRITTEN, CHOICES, FIDELITIES
+from ncl_landscape.methods import registry
+from ncl_landscape.testbed import encoders
+from ncl_landscape.training.hyper import check_hyper_values
 
 PROFILES = ("smoke", "quick", "paper")
-FIDELITIES = ("as_run", "as_written")  # a figure's model as the authors' scripts ran it / as
-                                       # the paper's text describes it
 
 
 class FlagError(ValueError):
@@ -38,6 +37,7 @@ class FlagError(ValueError):
 
 
 class Flag(NamedTuple):
+  """One flag's kind, help, domain and default."""
   kind: str  # 'int', 'float', 'enum', 'list', 'bool' or 'string'
   help: str
   expect: str = ""  # what a good value is, for the one-line error
@@ -56,6 +56,12 @@ def _hyper_list(hyper_name: str) -> Callable:
     check_hyper_values(hyper_name, floats)
     return bool(floats)
   return check
+
+
+def choice_flag(setting: str) -> Flag:
+  """The flag of a choice between the paper's text and the authors' code (fidelity.CHOICES)."""
+  choice = CHOICES[setting]
+  return Flag("enum", choice.help, "one of " + ", ".join(choice.values), choices=choice.values)
 
 
 def _int_at_least(minimum: int, help: str) -> Flag:
@@ -117,50 +123,29 @@ GRID = {
                                          "process to join, and for a silent one to count as "
                                          "dead.")._replace(default=120),
     # the paper's text where the authors' code differs, on every model of the grid
-    "activation": Flag("enum", "Encoder activation: srelu_code (as run: relu(u) - relu(2b - "
-                       "u) on u = BN(Wa + b)) or srelu_paper (Eq. 14). Default: as run.",
-                       "one of srelu_code, srelu_paper", choices=("srelu_code", "srelu_paper")),
-    "bias_init": Flag("enum", "Encoder bias init: uniform (as run: U(+-1/sqrt(p))) or zero "
-                      "(the text). Default: as run.", "one of uniform, zero",
-                      choices=("uniform", "zero")),
+    "activation": choice_flag("activation"),
+    "bias_init": choice_flag("bias_init"),
     "noise_std": Flag("float", "Data noise s0 (default as run: sqrt(ln d) / d).",
                       "a number >= 0", lambda v: v >= 0),
-    "alternation": Flag("enum", "Online/target alternation: per_batch (as run: the side "
-                        "flips every batch) or pair (an online then a target step per batch).",
-                        "one of per_batch, pair", choices=("per_batch", "pair")),
-    "partial_batch": Flag("enum", "The last partial batch: as_run (NCL keeps it with "
-                          "per-sample weights, CL drops it), keep or drop (every model).",
-                          "one of as_run, keep, drop", choices=("as_run", "keep", "drop")),
+    "alternation": choice_flag("alternation"),
+    "partial_batch": choice_flag("partial_batch"),
     "batch_size": _int_at_least(1, "Batch size of every model (default as the scripts ran: "
                                 "512; a run without their flags had 384)."),
-    "predictor_bias": Flag("bool", "A predictor's bias b^p: as each figure ran it when not "
-                           "given (Figures 5-6 with, Figure 7 without); --predictor_bias / "
-                           "--nopredictor_bias for every predictor."),
+    "predictor_bias": Flag("bool", CHOICES["predictor_bias"].help),
 }
 OPTIONAL = {
-    "latent": Flag("enum", "fixed_count (authors' code) or bernoulli (paper text).",
-                   "one of fixed_count, bernoulli", choices=("fixed_count", "bernoulli")),
-    "cl_masks": Flag("enum", "CL augmentation: dependent (as the authors ran Figures 1-2 and "
-                     "Table 1: a1 = 2Dx, a2 = 2(I-D)x with D ~ Bernoulli(0.5) whatever "
-                     "--mask_probs), dependent_swept (keep probability 1 - mask prob) or "
-                     "independent (Eq. 3).", "one of dependent, dependent_swept, independent",
-                     choices=("dependent", "dependent_swept", "independent")),
-    "batch_norm": Flag("enum", "code: BN where the authors' models had it; caption: as the "
-                       "figure's text says.", "one of code, caption", choices=("code",
-                                                                              "caption")),
-    "one_hot_sign": Flag("enum", "Figure 1 latent signs: code (NCL one sign per data set, CL "
-                         "always +1) or per_sample (the text).", "one of code, per_sample",
-                         choices=("code", "per_sample")),
-    "head_init": Flag("enum", "Predictor and projector init: torch_uniform (as the authors' "
-                      "code) or gaussian (weight N(0, 1/(p d))).",
-                      "one of torch_uniform, gaussian", choices=("torch_uniform", "gaussian")),
-    "encoder": Flag("enum", "linear (the paper's one-layer encoder) or mlp (two layers of "
-                    "width m, the code's symmetric activation; max-cosine of the first).",
-                    "one of " + ", ".join(encoders.ENCODERS), choices=tuple(encoders.ENCODERS)),
-    "methods": Flag("list", "Comma-separated method names (methods.METHODS).",
+    "latent": choice_flag("latent"),
+    "cl_masks": choice_flag("cl_masks"),
+    "batch_norm": choice_flag("batch_norm"),
+    "one_hot_sign": choice_flag("one_hot_sign"),
+    "head_init": choice_flag("head_init"),
+    "encoder": Flag("enum", CHOICES["encoder"].help, "one of " + ", ".join(encoders.ENCODERS),
+                    choices=tuple(encoders.ENCODERS)),
+    "methods": Flag("list", "Comma-separated method names (registry.METHODS).",
                     "registered method names", choices=None),
-    "fidelities": Flag("list", "Comma-separated as_run (the scripts' model) and/or as_written "
-                       "(the text's).", "as_run and/or as_written", choices=FIDELITIES),
+    "fidelities": Flag("list", f"Comma-separated {AS_RUN} (the scripts' model) and/or "
+                       f"{AS_WRITTEN} (the text's).", f"{AS_RUN} and/or {AS_WRITTEN}",
+                       choices=FIDELITIES),
     "mechanisms": Flag("list", "Comma-separated mechanisms.", "the binary's mechanisms",
                        choices=None),
     "widths": Flag("list", "Comma-separated encoder widths m.", "integers >= 1",
@@ -185,9 +170,18 @@ def _shown(value) -> str:
 class Binary:
   """An experiment binary: its flags, their resolution into settings, and body(settings).
 
-  `main(argv)` is the absl main, `run()` starts it; `parse(argv)` and `resolve()` are
-  the two checks, raising FlagError (tests call them in process). A grid binary's
-  `arms(settings)` are the arms it trains (experiment.Arm)."""
+  `main(argv)` is the absl main, `run()` starts it; `parse(argv)` and `resolve()` are the two
+  checks, raising FlagError (tests call them in process). A grid binary's `arms(settings)` are the
+  arms it trains (experiment.Arm).
+
+  Args:
+    profiles: profile -> settings; the flags the profiles set are defined, their values the
+      defaults.
+    uses: the optional flags it takes (OPTIONAL; a profile flag named here is defined too).
+    body: body(settings) does the binary's work.
+    grid: whether it trains a grid: its execution flags and the text's choices (GRID).
+    arms: settings -> the arms a grid binary trains; None for a theorem.
+  """
 
   def __init__(self, profiles: dict, uses: tuple[str, ...], body: Callable[[dict], None],
                grid: bool = True, arms: Callable[[dict], list] | None = None):
@@ -195,21 +189,26 @@ class Binary:
     keys = {k for s in profiles.values() for k in s}
     profile = COMMON["profile"]._replace(choices=tuple(profiles),
                                          expect="one of " + ", ".join(profiles))
-    self.specs = {**COMMON, "profile": profile, **{k: f for k, f in PROFILE_FLAGS.items() if k in keys
-                               or k in uses}, **(GRID if grid else {}),
+    own = {k: f for k, f in PROFILE_FLAGS.items() if k in keys or k in uses}
+    self.specs = {**COMMON, "profile": profile, **own, **(GRID if grid else {}),
                   **{k: f for k, f in OPTIONAL.items() if k in uses}}
     self.flags = self.define()
 
   def allowed(self, name: str) -> tuple[str, ...]:
     """The names a list flag may hold."""
     if name == "methods":
-      return tuple(methods.METHODS)
+      return tuple(registry.METHODS)
     if name == "mechanisms":
       return tuple(dict.fromkeys(m for s in self.profiles.values()
                                  for m in s.get("mechanisms", ())))
     return self.specs[name].choices
 
   def define(self) -> flags.FlagValues:
+    """Defines the binary's flags on a FlagValues of its own, and returns it.
+
+    Each help adds what an int, float or list flag must be, and its default per profile; int, float
+    and list flags, and those with a check, get a validator.
+    """
     fv = flags.FlagValues()
     for name, spec in self.specs.items():
       help_text = spec.help + (f" Must be {spec.expect}." if spec.kind in ("int", "float", "list")
@@ -233,6 +232,7 @@ class Binary:
     return fv
 
   def expect(self, name: str) -> str:
+    """What a good value of flag `name` is, in words (for the one-line error)."""
     spec = self.specs[name]
     if spec.kind == "bool":
       return "true or false"
@@ -241,8 +241,13 @@ class Binary:
     return spec.expect
 
   def parse(self, argv: list[str]) -> list[str]:
-    """Parses argv into this binary's flags (absl's own, such as --verbosity, into
-    flags.FLAGS); raises FlagError with one line for a bad value or an unknown flag."""
+    """Parses argv into this binary's flags; returns the arguments left.
+
+    absl's own flags, such as --verbosity, go into flags.FLAGS.
+
+    Raises:
+      FlagError: one line for a bad value or an unknown flag.
+    """
     self.flags = self.define()
     try:
       rest = self.flags(argv, known_only=True)
@@ -260,8 +265,15 @@ class Binary:
       raise FlagError(str(e).splitlines()[0]) from None
 
   def resolve(self) -> dict:
-    """The profile's settings with the given flags over them (None for an optional flag
-    neither gives)."""
+    """The settings: the profile's, with the given flags over them.
+
+    An optional flag neither gives is None; --methods and --fidelities default to all; log_every is
+    at most epochs. The settings also record whether --warm_start_c was given, and the flags given
+    that change what is computed (options).
+
+    Raises:
+      FlagError: --process_id not below --num_processes.
+    """
     fv = self.flags
     s = dict(self.profiles[fv.profile], profile=fv.profile, out_dir=fv.out_dir,
              base_seed=fv.base_seed, force=fv.force)
@@ -280,7 +292,7 @@ class Binary:
         value = tuple(value)
       s[name] = value
     if "methods" in self.uses and s["methods"] is None:
-      s["methods"] = tuple(methods.METHODS)
+      s["methods"] = tuple(registry.METHODS)
     if "fidelities" in self.uses and s["fidelities"] is None:
       s["fidelities"] = FIDELITIES
     if "log_every" in s:
@@ -295,10 +307,15 @@ class Binary:
     return s
 
   def help(self) -> str:
+    """The binary's flags and their help, as --help prints them."""
     lines = self.flags.get_help(include_special_flags=False).splitlines()
     return "\n".join(["flags:"] + [line for line in lines if line.startswith(" ")])
 
   def main(self, argv: list[str]) -> None:
+    """The absl main: resolves the settings, checks out_dir, then runs body(settings).
+
+    A FlagError exits 2; --compilation_cache turns the cache on first (enable_compilation_cache).
+    """
     del argv
     try:
       settings = self.resolve()
@@ -310,6 +327,7 @@ class Binary:
     self.body(settings)
 
   def parse_or_exit(self, argv: list[str]) -> list[str]:
+    """absl's flags parser: --help prints the module docstring and flags; a bad flag exits 2."""
     if any(a in ("--help", "-h", "--helpshort") for a in argv[1:]):
       print(f"{sys.modules['__main__'].__doc__ or ''}\n{self.help()}")
       sys.exit(0)
@@ -319,13 +337,16 @@ class Binary:
       exit_with(e)
 
   def run(self) -> None:
+    """Runs the binary: app.run of main, its flags parsed by parse_or_exit."""
     app.run(self.main, flags_parser=self.parse_or_exit)
 
 
 def enable_compilation_cache() -> str:
-  """Turns on JAX's persistent compilation cache in CACHE_DIR (or $JAX_COMPILATION_CACHE_DIR);
-  returns the folder. A cached program is the executable the compiler made, so results are
-  bit for bit those of a fresh compile."""
+  """Turns on JAX's persistent compilation cache; returns its folder.
+
+  The folder is $JAX_COMPILATION_CACHE_DIR, else CACHE_DIR. A cached program is the executable the
+  compiler made, so results are bit for bit those of a fresh compile.
+  """
   import jax  # pylint: disable=g-import-not-at-top  (flags are checked before JAX starts)
   folder = os.environ.get("JAX_COMPILATION_CACHE_DIR") or CACHE_DIR
   jax.config.update("jax_compilation_cache_dir", folder)
@@ -336,8 +357,10 @@ def enable_compilation_cache() -> str:
 
 
 def run_plain(main: Callable) -> None:
-  """app.run for a binary on absl's global flags (bench, report): a bad value or an unknown
-  flag ends it with one line, exit status 2."""
+  """app.run for a binary on absl's global flags (bench, launch, report).
+
+  A bad value or an unknown flag ends it with one line, exit status 2.
+  """
   def parse(argv):
     try:
       return flags.FLAGS(argv)
@@ -365,6 +388,6 @@ def _holds(check: Callable, value) -> bool:
 
 
 def exit_with(error: Exception) -> None:
-  """One line on stderr, exit status 2."""
+  """Prints 'error: <error>' on stderr, and exits with status 2."""
   print(f"error: {error}", file=sys.stderr)
   sys.exit(2)

@@ -8,6 +8,7 @@ import os
 import socket
 import sys
 import time
+from typing import NamedTuple
 
 import jax
 import numpy as np
@@ -15,38 +16,64 @@ from absl import logging
 
 from experiments import cli
 from experiments.cli import Binary, exit_with
-from ncl_landscape import disk, plotting
 from ncl_landscape.config import DataConfig, RunConfig, TrainConfig
-from ncl_landscape.experiment import (Arm, Execution, ExistingResult, claim_directory,
-                                      run_experiment, same_runs_by_arm, save_results)
-from ncl_landscape.hyper import Hyper
-from ncl_landscape.store import config_digest
-from ncl_landscape.sweep import Grid, make_grid
+from ncl_landscape.plots import paper as plotting
+from ncl_landscape.runs import disk
+from ncl_landscape.runs.directory import ExistingResult, claim_directory, save_results
+from ncl_landscape.runs.store import config_digest
+from ncl_landscape.training.experiment import Arm, Execution, run_experiment, same_runs_by_arm
+from ncl_landscape.training.hyper import Hyper
+from ncl_landscape.training.sweep import Grid, make_grid
 
 # Quiet by default: the backends JAX probes and does not find are no news to the reader.
 py_logging.getLogger("jax._src.xla_bridge").setLevel(py_logging.ERROR)
 
-# (seeds, epochs, log_every, lr) of every profile, by the kind of experiment: 'contrastive'
-# trains a contrastive arm (its 1024 x 1024 similarity per step is the costly part on a
-# CPU), 'ncl' only NCL models, 'survey' many methods from several starts (atlas, rescue),
-# whose 'long' profile is the quick grid trained 2000 epochs (reference/long: does a quick
-# verdict hold with training length?).
+
+class Profile(NamedTuple):
+  """How much of an experiment a profile trains.
+
+  The seeds, the epochs, how often curves are logged, and the learning rate (a one-value axis unless
+  the experiment sets its own).
+  """
+  seeds: int
+  epochs: int
+  log_every: int
+  lr: float
+
+
+SMOKE = Profile(seeds=2, epochs=4, log_every=1, lr=0.025)  # every binary end to end, seconds
+PAPER = Profile(seeds=5, epochs=8000, log_every=80, lr=0.005)  # the paper's scale (the scripts)
+# Every profile by the kind of experiment: 'contrastive' trains a contrastive arm (its
+# 1024 x 1024 similarity per step is the costly part on a CPU), 'ncl' only NCL models,
+# 'survey' many methods from several starts (atlas, rescue), whose 'long' profile is the quick
+# grid trained 2000 epochs (reference/long: does a quick verdict hold with training length?).
+# Each experiment's docstring gives its command; REPORT.md its expected result.
 RUNS = {
-    "contrastive": {"smoke": (2, 4, 1, 0.025), "quick": (3, 400, 10, 0.025),
-                    "paper": (5, 8000, 80, 0.005)},
-    "ncl": {"smoke": (2, 4, 1, 0.025), "quick": (3, 2000, 50, 0.025),
-            "paper": (5, 8000, 80, 0.005)},
-    "survey": {"smoke": (1, 2, 1, 0.025), "quick": (2, 150, 10, 0.025),
-               "long": (2, 2000, 50, 0.025), "paper": (5, 8000, 80, 0.005)},
+    "contrastive": {"smoke": SMOKE, "quick": Profile(seeds=3, epochs=400, log_every=10, lr=0.025),
+                    "paper": PAPER},
+    "ncl": {"smoke": SMOKE, "quick": Profile(seeds=3, epochs=2000, log_every=50, lr=0.025),
+            "paper": PAPER},
+    "survey": {"smoke": Profile(seeds=1, epochs=2, log_every=1, lr=0.025),
+               "quick": Profile(seeds=2, epochs=150, log_every=10, lr=0.025),
+               "long": Profile(seeds=2, epochs=2000, log_every=50, lr=0.025), "paper": PAPER},
 }
 
 
 def profiles(kind: str, shared: dict, **own: dict) -> dict:
-  """profile -> settings: RUNS[kind]'s (lr as a one-value axis), then the experiment's shared
-  settings, then the profile's own (own[profile])."""
+  """Every profile's settings of one experiment.
+
+  Args:
+    kind: the kind of experiment, a key of RUNS: 'contrastive', 'ncl' or 'survey'.
+    shared: the experiment's settings at every profile.
+    **own: profile -> the experiment's settings at that profile only.
+
+  Returns:
+    profile -> settings: RUNS[kind]'s (lr as a one-value axis), then shared, then own[profile], each
+    over the one before.
+  """
   def runs(name):
-    seeds, epochs, log_every, lr = RUNS[kind][name]
-    return dict(seeds=seeds, epochs=epochs, log_every=log_every, lr=(lr,))
+    p = RUNS[kind][name]
+    return dict(seeds=p.seeds, epochs=p.epochs, log_every=p.log_every, lr=(p.lr,))
   return {name: {**runs(name), **shared, **own.get(name, {})} for name in RUNS[kind]}
 
 
@@ -56,16 +83,26 @@ UNSCRIPTED_LRS = (0.005, 0.025)
 
 
 def base_config(s: dict, **sections) -> RunConfig:
-  """Sparse-coding run with the settings' latents, epochs and logging, then
-  cfg.replace(**sections)."""
+  """A sparse-coding RunConfig of the settings' latents, epochs and logging, then sections replaced.
+
+  The latents default to 'fixed_count'; then cfg.replace(**sections).
+  """
   cfg = RunConfig(data=DataConfig(latent=s.get("latent") or "fixed_count"),
                   train=TrainConfig(epochs=s["epochs"], log_every=s["log_every"]))
   return cfg.replace(**sections)
 
 
 def sparsity_grid(s: dict, mask_probs: tuple[float, ...] | None = None, **swept) -> Grid:
-  """seeds x sparsities x mask probabilities (the settings', unless given) x any further
-  swept scalar."""
+  """The grid seeds x sparsities x mask probabilities x learning rates x any further swept scalar.
+
+  Args:
+    s: resolved settings: base_seed, seeds, sparsities, mask_probs, lr.
+    mask_probs: the mask probabilities; None: the settings'.
+    **swept: a Hyper field -> its values.
+
+  Returns:
+    Grid.
+  """
   return make_grid(s["base_seed"], s["seeds"], Hyper(), sparsity=s["sparsities"],
                    mask_prob=mask_probs or s["mask_probs"], **swept, lr=s["lr"])
 
@@ -74,8 +111,10 @@ DEPENDENT_MASK_PROB = 0.5  # the authors' dependent masks: D ~ Bernoulli(0.5), w
 
 
 def cl_mask_probs(s: dict) -> tuple[float, ...]:
-  """The mask probabilities a CL arm trains: only 0.5 for the as-run dependent masks (the grid's
-  mask probability never reached CL in the authors' code), else the settings'."""
+  """A CL arm's mask probabilities: only 0.5 for the as-run dependent masks, else the settings'.
+
+  The grid's mask probability never reached CL in the authors' code.
+  """
   return (DEPENDENT_MASK_PROB,) if s["cl_masks"] == "dependent" else s["mask_probs"]
 
 
@@ -86,8 +125,17 @@ def cl_mask(s: dict) -> str:
 
 def plot_by_sparsity(curves: dict, path: str, methods: list[tuple[str, str]], title: str,
                      config: dict | None = None) -> None:
-  """One row per method (and per warm-start c when several), lines per sparsity, at the
-  figures' mask probability 0.5 (or the first swept one); config: the subtitle's."""
+  """Draws a figure of a row per method (and per warm-start c when several), lines per sparsity.
+
+  At the figures' mask probability 0.5, or the first swept one where 0.5 was not trained.
+
+  Args:
+    curves: {name: [runs] or [runs, points]} as curves.npz holds them.
+    path: the PNG's path.
+    methods: (method, row title) per method.
+    title: the figure's title; the mask probability is appended.
+    config: the subtitle's (figure_config).
+  """
   mask_probs = np.unique(curves["mask_prob"])
   mask_prob = 0.5 if np.isclose(mask_probs, 0.5).any() else float(mask_probs[0])
   rows = []
@@ -104,9 +152,11 @@ def plot_by_sparsity(curves: dict, path: str, methods: list[tuple[str, str]], ti
 
 
 def text_choices(s: dict, cfg: RunConfig) -> RunConfig:
-  """cfg with the grid flags' choices of the paper's text where they were given (cli.GRID):
-  activation, bias init, noise, alternation, the last partial batch, the batch size, a
-  predictor's bias."""
+  """cfg with the choices of the paper's text that the grid flags gave (cli.GRID).
+
+  Activation, bias init, noise, alternation, the last partial batch, the batch size, and a
+  predictor's bias (on a model with a predictor).
+  """
   model, data, train = {}, {}, {}
   for name, section in (("activation", model), ("bias_init", model), ("alternation", train)):
     if s.get(name) is not None:
@@ -123,9 +173,15 @@ def text_choices(s: dict, cfg: RunConfig) -> RunConfig:
 
 
 def start_distributed(join: dict) -> None:
-  """jax.distributed.initialize before the backend starts: the coordinator of the flags (or
-  JAX_COORDINATOR_ADDRESS, or the cluster JAX detects), gloo collectives on CPUs, joining and
-  heartbeats bounded by --distributed_timeout. Failing to join exits 2 with one line."""
+  """Joins the processes of a --distributed run, before JAX starts its backend.
+
+  jax.distributed.initialize with the coordinator of the flags (or JAX_COORDINATOR_ADDRESS, or the
+  cluster JAX detects), gloo collectives on CPUs, joining and heartbeats bounded by
+  --distributed_timeout. Failing to join exits 2 with one line.
+
+  Args:
+    join: the values of the DISTRIBUTED flags.
+  """
   jax.config.update("jax_cpu_collectives_implementation", "gloo")
   timeout, address = join["distributed_timeout"], join["coordinator_address"]
   if address and join["process_id"] and not reachable(address, timeout):
@@ -158,17 +214,29 @@ def reachable(address: str, timeout: float) -> bool:
 
 
 def figure_config(s: dict, arms: list[Arm]) -> dict:
-  """What a figure's subtitle reads, as config.json records it (drawn before config.json is
-  written): the settings with each arm's sparsities that draw the same latents, the arms'
-  configs."""
+  """What a figure's subtitle reads, as config.json records it.
+
+  The figure is drawn before config.json is written: the settings, with each arm's sparsities that
+  draw the same latents, and the arms' configs.
+  """
   return {"settings": {**s, "same_runs": same_runs_by_arm(arms)},
           "arms": {arm.name: arm.cfg.to_dict() for arm in arms}}
 
 
 def run(experiment: str, make_arms, s: dict, plot) -> list[dict]:
-  """run_experiment of make_arms(settings) with the settings' output directory and execution
-  flags, once the processes of a --distributed run have joined (JAX must not start its
-  backend before); plot(curves, path, config=figure_config(...)) draws the figure."""
+  """Trains a grid experiment (run_experiment) and draws its figure; returns the summary rows.
+
+  The processes of a --distributed run join first (JAX must not start its backend before). An
+  existing result of another configuration exits 2; an interrupt exits 130, and a lost process of a
+  --distributed run exits 1, both saying how to resume.
+
+  Args:
+    experiment: the experiment's id, its directory's name.
+    make_arms: settings -> the arms.
+    s: resolved settings, with the output directory and the execution flags; force, the DISTRIBUTED
+      flags and segment_epochs are left out of the settings config.json records.
+    plot: plot(curves, path, config=figure_config(...)) draws the figure.
+  """
   s = dict(s)  # how a run is executed or stored changes no result, so it is not a setting
   force = s.pop("force", False)
   join = {k: s.pop(k) for k in cli.DISTRIBUTED}
@@ -198,8 +266,20 @@ def run(experiment: str, make_arms, s: dict, plot) -> list[dict]:
 
 def experiment_main(experiment: str, profiles: dict, uses: tuple[str, ...], make_arms,
                     plot, plot_settings: tuple[str, ...] = ()) -> Binary:
-  """The binary of a grid experiment: settings from flags, arms (with the text's choices the
-  flags gave; Binary.arms), one run, files saved; plot(curves, path, **the plot_settings)."""
+  """The binary of a grid experiment: settings from flags, its arms, one run, the files saved.
+
+  Args:
+    experiment: the experiment's id.
+    profiles: profile -> settings (profiles).
+    uses: the optional flags it takes (cli.OPTIONAL).
+    make_arms: settings -> the arms; Binary.arms adds the text's choices the flags gave
+      (text_choices).
+    plot: plot(curves, path, config=..., **plot settings) draws the figure.
+    plot_settings: the settings passed to plot by name.
+
+  Returns:
+    Binary.
+  """
   def arms(s):
     return [arm._replace(cfg=text_choices(s, arm.cfg)) for arm in make_arms(s)]
   def body(s):
@@ -208,11 +288,22 @@ def experiment_main(experiment: str, profiles: dict, uses: tuple[str, ...], make
 
 
 def theorem_main(experiment: str, profiles: dict, run_theorem, plot) -> Binary:
-  """The binary of a theorem: after the same overwrite check as a grid experiment,
-  run_theorem(settings) -> (summary rows, curves, theory.csv rows), saved into
-  out_dir/<experiment> with the figure plot(curves, path, config={'settings': ...}) and the
-  wall time ('total': compile and run together, as the theorems' jitted maps mix them). A
-  complete result of the configuration whose figure is missing has it redrawn."""
+  """The binary of a theorem: settings from flags, run_theorem, the files saved.
+
+  After the same overwrite check as a grid experiment, the result of run_theorem is saved into
+  out_dir/<experiment> with the figure and the wall time ('total': compile and run together, as the
+  theorems' jitted maps mix them). A complete result of the configuration whose figure is missing
+  has it redrawn.
+
+  Args:
+    experiment: the experiment's id.
+    profiles: profile -> settings.
+    run_theorem: settings -> (summary rows, curves, theory.csv rows).
+    plot: plot(curves, path, config={'settings': ...}) draws the figure.
+
+  Returns:
+    Binary, without the grid flags.
+  """
   def body(s):
     s = dict(s)
     force = s.pop("force", False)

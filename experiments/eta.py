@@ -26,6 +26,7 @@ flags.DEFINE_integer("elapsed", 0, "Seconds since the run started.", lower_bound
 flags.DEFINE_string("out_dir", "results", "The run's results directory (its timings.tsv).",
                     flag_values=FLAGS)
 
+
 def read_costs(path: str, profile: str) -> dict[str, float]:
   """experiment -> seconds of the last line of that profile in a timings file ({} if none)."""
   costs = {}
@@ -44,8 +45,18 @@ def known_costs(out_dir: str, profile: str) -> dict[str, float]:
 
 def seconds_left(costs: dict[str, float], experiments: list[str], position: int,
                  elapsed: float) -> float | None:
-  """The known cost of experiments[position:], scaled by the pace of those before it;
-  None when an experiment's cost is unknown."""
+  """The known cost of the experiments still to run, scaled by the pace of those before them.
+
+  Args:
+    costs: experiment -> its known seconds (known_costs).
+    experiments: every experiment of the run, in order.
+    position: the index of the experiment about to start.
+    elapsed: seconds since the run started.
+
+  Returns:
+    The cost of experiments[position:] times elapsed / (the known cost of those before; 1 when none
+    has finished); None when an experiment's cost is unknown.
+  """
   if not all(e in costs for e in experiments):
     return None
   done = sum(costs[e] for e in experiments[:position])
@@ -65,6 +76,7 @@ def line(experiments: list[str], upcoming: str, elapsed: int, costs: dict[str, f
 
 
 def main(argv: list[str]) -> None:
+  """Prints the progress line; exits 2 if --next is not one of --experiments."""
   FLAGS(argv)
   if FLAGS.next not in FLAGS.experiments:
     print(f"error: --next: {FLAGS.next!r} is not one of --experiments", file=sys.stderr)

@@ -1,5 +1,5 @@
 """Starts N processes of one experiment binary on this machine, joined by --distributed over
-127.0.0.1: a multi-host run in miniature (README, "Scaling").
+127.0.0.1: a multi-host run in miniature (docs/scaling.md, "Several hosts").
 
   python -m experiments.launch --processes=2 --devices_per_process=2 -- \
       experiments.fig2 --profile=smoke --out_dir=results_distributed
@@ -26,13 +26,25 @@ FLAGS = flags.FLAGS
 
 
 def free_port() -> int:
+  """A TCP port on 127.0.0.1 that is free when asked."""
   with socket.socket() as s:
     s.bind(("127.0.0.1", 0))
     return s.getsockname()[1]
 
 
 def launch(binary: list[str], processes: int, devices: int) -> int:
-  """Runs `python -m binary...` as `processes` joined processes; returns the exit status."""
+  """Runs `python -m <binary>` as `processes` processes joined by --distributed; returns the status.
+
+  If one fails, the others are stopped.
+
+  Args:
+    binary: the module and its arguments, e.g. ['experiments.fig2', '--profile=smoke'].
+    processes: how many processes.
+    devices: forced host (CPU) devices per process.
+
+  Returns:
+    The first failure's exit status; 0 when all finish.
+  """
   port = free_port()
   env = {**os.environ, "XLA_FLAGS": os.environ.get("XLA_FLAGS", "")
          + f" --xla_force_host_platform_device_count={devices}"}
@@ -58,6 +70,7 @@ def launch(binary: list[str], processes: int, devices: int) -> int:
 
 
 def main(argv):
+  """Launches the binary named after --, and exits with launch's status."""
   if len(argv) < 2:
     cli.exit_with(cli.FlagError("name the binary after --, e.g. -- experiments.fig2 "
                                 "--profile=smoke"))

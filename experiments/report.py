@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from absl import flags
 
-from experiments import cli
-from ncl_landscape import readme
-from ncl_landscape.report import DEFAULT_REFERENCES, write_report
+from experiments import cli, registry, shipped
+from ncl_landscape.report.writer import DEFAULT_REFERENCES, write_report
 
 flags.DEFINE_string("out_dir", "results", "Results directory holding one folder per experiment.")
 flags.DEFINE_list("reference_dirs", list(DEFAULT_REFERENCES),
@@ -23,12 +22,13 @@ FLAGS = flags.FLAGS
 
 
 def main(argv):
+  """Writes out_dir/REPORT.md, or with --shipped every shipped REPORT.md and README's table."""
   del argv
   if FLAGS.shipped:
-    for path in readme.write_all():
+    for path in shipped.write_all():
       print(f"wrote {path}")
     return
-  print(f"wrote {write_report(FLAGS.out_dir, reference_dirs=tuple(FLAGS.reference_dirs))}")
+  print(f"wrote {write_report(FLAGS.out_dir, registry.claims(), tuple(FLAGS.reference_dirs))}")
 
 
 if __name__ == "__main__":

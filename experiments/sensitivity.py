@@ -1,9 +1,9 @@
 """What it takes: every claim the paper profile does not reproduce, scanned one choice at a time
-around its as-run setting (the scan: ncl_landscape/sensitivity.py).
+around its as-run setting (the scan: ncl_landscape/report/sensitivity.py).
 
   python -m experiments.sensitivity --dry_run          # the variants, their runs and CPU cost
   python -m experiments.sensitivity --stage=screen     # every variant at 2000 epochs
-  python -m experiments.sensitivity --stage=confirm    # paper scale: those that moved toward the claim
+  python -m experiments.sensitivity --stage=confirm    # paper scale: those that moved
   python -m experiments.sensitivity --stage=report     # rewrite REPORT.md, train nothing
   python -m experiments.sensitivity --claims=fig5 --variants=as_run,lr_0.025
 
@@ -24,16 +24,18 @@ from typing import NamedTuple
 
 from absl import logging
 
-from experiments import cli, common, warm_start
+from experiments import cli, common, registry, warm_start
 from experiments.cli import Flag, FlagError
-from ncl_landscape import results, sensitivity
-from ncl_landscape.experiment import is_complete
-from ncl_landscape.sensitivity import AS_RUN, SCANS, Scan, Variant
-from ncl_landscape.sweep import distinct_runs
+from ncl_landscape.report import sensitivity
+from ncl_landscape.report.sensitivity import AS_RUN, Scan, Variant
+from ncl_landscape.runs import results
+from ncl_landscape.runs.directory import is_complete
+from ncl_landscape.training.sweep import distinct_runs
 
+SCANS = registry.scans()  # claim -> its scan, every experiment's that declares one
 # experiment_profile: the profile every variant resolves; screen_epochs: the screen's epochs
 PROFILES = {"smoke": dict(experiment_profile="smoke", screen_epochs=2),
-            "paper": dict(experiment_profile="paper", screen_epochs=common.RUNS["ncl"]["paper"][1]
+            "paper": dict(experiment_profile="paper", screen_epochs=common.PAPER.epochs
                           // sensitivity.SCREEN_FRACTION)}
 STAGES = ("screen", "confirm", "report")
 OWN = {
@@ -85,9 +87,21 @@ def _arm_changes(binary: cli.Binary, variant: Variant) -> dict:
 
 
 def resolve(scan: Scan, variant: Variant, scale: str, s: dict) -> Plan:
-  """The variant's settings as its claim's binary resolves its command line: the profile, the
-  base flags, the variant's flags (a traced list flag carries a split's values), the scale's
-  epochs, out_dir; then a theorem's replaced settings."""
+  """The variant's plan, its settings as its claim's binary resolves its command line.
+
+  The command line: the profile, the base flags, the variant's flags (a traced list flag carries a
+  split's values), the scale's epochs and out_dir; then a theorem's replaced settings. Changes no
+  flag reaches are recorded under the settings' arm_changes.
+
+  Args:
+    scan: the claim's scan.
+    variant: one of its variants.
+    scale: one of sensitivity.SCALES.
+    s: the scan binary's settings.
+
+  Returns:
+    Plan, with the binary's arms (None for a theorem).
+  """
   binary = _binary(scan.experiment)
   flags = {**scan.base, **variant.flags}
   if variant.split in binary.specs:
@@ -117,8 +131,11 @@ def _figure(experiment: str):
 
 
 def train(plan: Plan) -> None:
-  """Trains the variant through its binary's body (its own arms, run and figure), or, with
-  arm changes, the same run of the changed arms; a finished grid's chunks are removed."""
+  """Trains a plan through its binary; a finished grid's chunks are removed.
+
+  The binary's body (its own arms, run and figure), or, with arm changes, the same run of the
+  changed arms.
+  """
   binary, s = _binary(plan.scan.experiment), plan.settings
   cli.check_out_dir(s["out_dir"])
   if "arm_changes" in s:
@@ -132,8 +149,11 @@ def train(plan: Plan) -> None:
 
 
 def reference_base(scan: Scan, s: dict) -> results.Results | None:
-  """The shipped reference's runs of the as-run grid at paper scale (the paper profile and
-  the reference's root seed only)."""
+  """The shipped reference's runs of the as-run grid: the as-run row at paper scale.
+
+  None without a shipped reference, or unless the paper profile is resolved at the reference's root
+  seed; for a theorem, the whole reference.
+  """
   loaded = results.load(os.path.join(sensitivity.REFERENCE, scan.experiment))
   if (loaded is None or s["experiment_profile"] != "paper"
       or loaded[0].settings.get("base_seed") != s["base_seed"]):
@@ -143,13 +163,16 @@ def reference_base(scan: Scan, s: dict) -> results.Results | None:
 
 
 def collect(scan: Scan, s: dict):
+  """The scan's rows and details under out_dir (sensitivity.collect), with the reference's."""
   return sensitivity.collect(s["out_dir"], scan, reference_base(scan, s))
 
 
 def stage_variants(scan: Scan, s: dict) -> tuple[str, list[Variant]]:
-  """(scale, variants) the stage trains for a claim: the screen every variant (a claim not
-  shortened: at paper scale, its as-run row the reference's); the confirm those that moved
-  toward the claim (sensitivity.to_confirm)."""
+  """(scale, variants) the stage trains for a claim (only those --variants names, if given).
+
+  The screen: every variant (a claim not shortened: at paper scale, its as-run row the reference's);
+  the confirm: those that moved toward the claim (sensitivity.to_confirm); the report: none.
+  """
   if s["stage"] == "report":
     return "paper", []
   if s["stage"] == "screen":
@@ -181,8 +204,11 @@ def cost(plan: Plan) -> tuple[int, float]:
 
 
 def listing(stage_plans: list[Plan], stage: str) -> str:
-  """The dry run: per claim its variants (the options its binary received, the changes no flag
-  reaches, distinct runs, estimated seconds) and the totals."""
+  """The dry run's text: per claim its variants, then the totals.
+
+  Per variant: its value, distinct runs, estimated seconds, the options its binary received and the
+  changes no flag reaches.
+  """
   lines, claims = [], {}
   for plan in stage_plans:
     claims.setdefault(plan.scan.experiment, []).append((plan, *cost(plan)))
@@ -202,6 +228,7 @@ def listing(stage_plans: list[Plan], stage: str) -> str:
 
 
 def body(s: dict) -> None:
+  """Trains every variant of the stage, then writes the report; with --dry_run only lists them."""
   stage_plans = plans(s)
   if s["dry_run"]:
     print(listing(stage_plans, s["stage"]))
@@ -214,17 +241,24 @@ def body(s: dict) -> None:
 
 
 def write_report(s: dict) -> str:
-  """Writes out_dir/sensitivity/REPORT.md and its figures from every claim's finished
-  variants; returns the report's path."""
-  return sensitivity.write_report(s["out_dir"], {c: collect(SCANS[c], s) for c in SCANS},
+  """Writes out_dir/sensitivity/REPORT.md and its figures from every claim's finished variants.
+
+  Returns:
+    The report's path.
+  """
+  return sensitivity.write_report(s["out_dir"], [(scan, *collect(scan, s))
+                                                 for scan in SCANS.values()],
                                   s["screen_epochs"])
 
 
 class ScanBinary(cli.Binary):
-  """The scan's binary: cli.Binary with its own flags, the paper profile by default and
-  out_dir reference."""
+  """The scan's binary: cli.Binary with its own flags (OWN).
+
+  Its profile defaults to paper and its out_dir to reference.
+  """
 
   def define(self):
+    """cli.Binary.define with OWN's flags; profile defaults to paper, out_dir to reference."""
     self.specs.update(OWN, profile=self.specs["profile"]._replace(
                           default="paper", help="paper (the scan) or smoke (a few epochs: the "
                           "pipeline only)."),
@@ -233,6 +267,11 @@ class ScanBinary(cli.Binary):
     return super().define()
 
   def resolve(self) -> dict:
+    """cli.Binary.resolve, with every claim scanned unless --claims names some.
+
+    Raises:
+      FlagError: --variants names a variant of none of the claims scanned.
+    """
     s = super().resolve()
     s["claims"] = s["claims"] or tuple(SCANS)
     names = {v.name for c in s["claims"] for v in SCANS[c].variants}

@@ -12,20 +12,23 @@ from typing import NamedTuple
 
 import numpy as np
 
-from experiments import cli, common
-from ncl_landscape import plotting
-from ncl_landscape.experiment import Arm
+from experiments import common
+from ncl_landscape.fidelity import AS_RUN, FIDELITIES
+from ncl_landscape.plots import paper as plotting
+from ncl_landscape.training.experiment import Arm
 
 
 class FigureArm(NamedTuple):
+  """One arm of a warm-start figure: a configuration change on top of the NCL base."""
   name: str  # the summary's method column, e.g. 'ncl_warm_pred'
   title: str  # its row title in the figure
   sections: dict  # RunConfig.replace(**sections) on top of the NCL base
-  fidelity: str = "as_run"  # one of cli.FIDELITIES
+  fidelity: str = AS_RUN  # one of fidelity.FIDELITIES
   warm_start_c: tuple[float, ...] = ()  # its own default c values (else the profile's)
 
 
 class WarmStartFigure(NamedTuple):
+  """One of Figures 4-7: its experiment id, title and arms, and whether it starts warm."""
   experiment: str
   title: str
   arms: tuple[FigureArm, ...]
@@ -33,10 +36,19 @@ class WarmStartFigure(NamedTuple):
 
 
 def profiles(c: float | None, seeds_paper: int, heads: bool, scripted: bool) -> dict:
-  """smoke / quick / paper settings; c is the default warm-start exponent (None: no warm
-  start, or, for a figure whose arms carry their own c, the arms'); heads: the
-  figure's model has a predictor (so --head_init applies); scripted: a published script
-  ran the figure (lr 0.005), else the paper profile trains common.UNSCRIPTED_LRS."""
+  """The smoke, quick and paper settings of a warm-start figure.
+
+  Args:
+    c: the default warm-start exponent; None: no warm start, or, for a figure whose arms carry their
+      own c, the arms'.
+    seeds_paper: the paper profile's seeds.
+    heads: the figure's model has a predictor (so --head_init applies).
+    scripted: a published script ran the figure (lr 0.005); else the paper profile trains
+      common.UNSCRIPTED_LRS.
+
+  Returns:
+    profile -> settings (common.profiles of the 'ncl' kind).
+  """
   grid = dict(sparsities=(0.1, 0.2, 0.3), latent="fixed_count", batch_norm="code",
               warm_start_c=None if c is None else (c,))
   if heads:
@@ -53,10 +65,16 @@ def arm_c(v: FigureArm, s: dict) -> tuple[float, ...]:
 
 
 def selected(fig: WarmStartFigure, s: dict) -> tuple[FigureArm, ...]:
-  return tuple(v for v in fig.arms if v.fidelity in s.get("fidelities", cli.FIDELITIES))
+  """The figure's arms of the fidelities the settings select (every arm without --fidelities)."""
+  return tuple(v for v in fig.arms if v.fidelity in s.get("fidelities", FIDELITIES))
 
 
 def make_arms(fig: WarmStartFigure, s: dict) -> list[Arm]:
+  """The figure's Arms for resolved settings s: each selected arm's changes on the NCL base.
+
+  Every arm: NCL with independent masks, BN as --batch_norm reads it and --head_init unless the arm
+  sets them; a warm figure's arms start warm and sweep their c (arm_c).
+  """
   arms = []
   for v in selected(fig, s):
     swept = {"warm_start_c": arm_c(v, s)} if fig.warm else {}
@@ -74,8 +92,11 @@ def make_arms(fig: WarmStartFigure, s: dict) -> list[Arm]:
 
 
 def plot_arms(fig: WarmStartFigure, curves: dict, path: str, config: dict | None = None) -> None:
-  """A row per arm (lines per sparsity), or per arm and sparsity (lines per c) for an arm
-  that sweeps several c; the subtitle (config) speaks of the arms by fidelity."""
+  """Draws the figure at path: a row per arm, lines per sparsity.
+
+  An arm that sweeps several c gets a row per sparsity, lines per c. The subtitle (config) speaks of
+  the arms by fidelity.
+  """
   rows = []
   mask_prob = float(curves["mask_prob"][0])
   for v in fig.arms:
@@ -96,9 +117,13 @@ def plot_arms(fig: WarmStartFigure, curves: dict, path: str, config: dict | None
 
 
 def main_for(fig: WarmStartFigure, profiles: dict):
-  """The absl main of fig's binary."""
+  """The binary of fig: its flags, profiles, arms and figure.
+
+  Its optional flags: --latent, --batch_norm, --head_init where the profiles set head_init, and
+  --fidelities where the figure has arms of both fidelities.
+  """
   uses = ("latent", "batch_norm") + (("head_init",) if "head_init" in profiles["quick"] else ())
-  if {v.fidelity for v in fig.arms} == set(cli.FIDELITIES):
+  if {v.fidelity for v in fig.arms} == set(FIDELITIES):
     uses += ("fidelities",)
   return common.experiment_main(fig.experiment, profiles, uses, lambda s: make_arms(fig, s),
                                 functools.partial(plot_arms, fig))

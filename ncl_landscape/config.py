@@ -2,15 +2,14 @@
 
 A `RunConfig` fixes everything that changes array shapes or the structure of the
 computation; it is hashable and closed over by `train.make_train`. The scalars a grid
-sweeps are traced instead (hyper.Hyper), so one compile serves a whole figure. Method
-and encoder names are validated against their registries (methods.py, encoders.py).
+sweeps are traced instead (training/hyper.py), so one compile serves a whole figure. The
+module imports nothing of the package: method and encoder names are checked where they are
+resolved (methods/registry.py, testbed/encoders.py).
 """
 from __future__ import annotations
 
 import dataclasses
 import math
-
-from ncl_landscape import encoders, methods
 
 LATENTS = ("bernoulli", "fixed_count", "one_hot", "zero_one")
 ONE_HOT_SIGNS = ("per_sample", "per_dataset", "positive")
@@ -60,9 +59,11 @@ class DataConfig:
 
   @property
   def noise(self) -> float:
+    """s0: noise_std, or sqrt(ln d) / d when it is None."""
     return math.sqrt(math.log(self.d)) / self.d if self.noise_std is None else self.noise_std
 
   def validate(self) -> None:
+    """Raises a ValueError naming an invalid field (d <= p for a column-orthonormal M)."""
     for name in ("n", "p", "d"):
       _check_positive(name, getattr(self, name))
     if self.d > self.p:
@@ -79,8 +80,9 @@ class ModelConfig:
   """Encoder h(a) = act(BN(W a + b)), W in R^{m x p} (Section 4.1).
 
   activation: 'srelu_code' (relu(u) - relu(2b - u), the authors' code), 'srelu_paper'
-    (Eq. 14 on u = W a, threshold b), 'relu', 'linear'.
-  bias_init: 'zero' (paper text) or 'uniform' U(-1/sqrt(p), 1/sqrt(p)) (code).
+    (Eq. 14 on u = W a, or BN(W a) with batch_norm, threshold b), 'relu', 'linear'.
+  bias_init: 'zero' (paper text) or 'uniform' U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (code; fan_in
+    p for the first layer, m for a deeper one).
   init_std: std of W's entries; None means sqrt(1 / (p d)).
   init: 'random', 'warm' (rows of W are columns of M plus N(0, p^-c); c = Hyper.warm_start_c)
     or 'swept' (random where c = 0, else warm: one compile serves both).
@@ -113,9 +115,9 @@ class ModelConfig:
   depth: int = 2
 
   def validate(self) -> None:
+    """Raises a ValueError naming an invalid field or combination of fields."""
     _check_positive("m", self.m)
     _check_positive("depth", self.depth)
-    _check_choice("encoder", self.encoder, tuple(encoders.ENCODERS))
     if self.encoder != "linear" and self.layers != 1:
       raise ValueError(f"layers applies to the linear encoder; the {self.encoder} encoder "
                        "has depth")
@@ -138,8 +140,8 @@ class TrainConfig:
   method: 'ncl' (online + target encoders, alternating steps, Eq. 4 / Eq. 6), 'cl'
     (one shared encoder, NT-Xent Eq. 9), 'simclr' (CL with a linear projector) or
     'simsiam' (encoder, projector, predictor, symmetric negative cosine; Table 1); any
-    criterion of the registry (methods.METHODS; one shared encoder); 'byol', 'directpred',
-    'directcopy' (EMA target and predictor rules, rules.py).
+    criterion of the registry (methods/registry.py; one shared encoder); 'byol',
+    'directpred', 'directcopy' (EMA target and predictor rules, methods/predictors.py).
   weight_norm: 'none', or 'row' / 'column' normalisation of every encoder W after
     every optimiser step (Figure 7, Theorem 3).
   ncl_form: 'cosine' (Eq. 4, normalised outputs, as coded) or 'inner' (Eq. 6).
@@ -168,7 +170,7 @@ class TrainConfig:
   directcopy_norm: str = "frobenius"
 
   def validate(self) -> None:
-    _check_choice("method", self.method, tuple(methods.METHODS))
+    """Raises a ValueError naming an invalid field."""
     _check_choice("directcopy_norm", self.directcopy_norm, DIRECTCOPY_NORMS)
     if not 0 <= self.ema_base < 1:
       raise ValueError(f"ema_base must lie in [0, 1); got {self.ema_base}")
@@ -184,11 +186,13 @@ class TrainConfig:
 
 @dataclasses.dataclass(frozen=True)
 class RunConfig:
+  """A run's static configuration: its data, model and training sections."""
   data: DataConfig = DataConfig()
   model: ModelConfig = ModelConfig()
   train: TrainConfig = TrainConfig()
 
   def validate(self) -> "RunConfig":
+    """Validates every section and their combination; returns self, or raises a ValueError."""
     self.data.validate()
     self.model.validate()
     self.train.validate()
@@ -200,6 +204,7 @@ class RunConfig:
 
   @property
   def steps_per_epoch(self) -> int:
+    """Batches per epoch: n // batch_size when drop_last, else ceil(n / batch_size)."""
     n, b = self.data.n, self.train.batch_size
     return n // b if self.train.drop_last else -(-n // b)
 
@@ -209,4 +214,5 @@ class RunConfig:
     return dataclasses.replace(self, **new)
 
   def to_dict(self) -> dict:
+    """The configuration as nested dicts, one per section."""
     return dataclasses.asdict(self)

@@ -31,18 +31,37 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ncl_landscape.networks import project_rows_or_columns, srelu
-
+from ncl_landscape.testbed.networks import project_rows_or_columns, srelu
 
 # ----------------------------------------------------------------------------- Theorem 1
 
 def ncl_objective(W: jax.Array, alpha) -> jax.Array:
-  """Exact sum_j E_{D1,D2} <ReLU(W D1 e_j), ReLU(W D2 e_j)> = alpha^2 sum_j ||ReLU(W_*j)||^2."""
+  """Theorem 1's NCL objective, exactly (module docstring).
+
+  sum_j E_{D1,D2} <ReLU(W D1 e_j), ReLU(W D2 e_j)> = alpha^2 sum_j ||ReLU(W_*j)||^2.
+
+  Args:
+    W: [d, d] the encoder's weight.
+    alpha: the masks' keep probability.
+
+  Returns:
+    A scalar.
+  """
   return alpha ** 2 * jnp.sum(jnp.square(jax.nn.relu(W)))
 
 
 def ncl_objective_sampled(key: jax.Array, W: jax.Array, alpha, samples: int) -> jax.Array:
-  """Monte Carlo estimate of ncl_objective: uniform j, Bernoulli(alpha) masks, times d."""
+  """Monte Carlo estimate of ncl_objective: uniform j, Bernoulli(alpha) masks, times d.
+
+  Args:
+    key: a PRNG key.
+    W: [d, d] the encoder's weight.
+    alpha: the masks' keep probability.
+    samples: the number of draws of (j, D1, D2).
+
+  Returns:
+    A scalar.
+  """
   d = W.shape[1]
   j_key, k1, k2 = jax.random.split(key, 3)
   j = jax.random.randint(j_key, (samples,), 0, d)
@@ -54,7 +73,16 @@ def ncl_objective_sampled(key: jax.Array, W: jax.Array, alpha, samples: int) -> 
 
 
 def cl_objective(W: jax.Array, alpha, tau) -> jax.Array:
-  """Exact |B| -> infinity contrastive surrogate (module docstring) of W [d, d]."""
+  """Theorem 1's |B| -> infinity contrastive surrogate L(W), exactly (module docstring).
+
+  Args:
+    W: [d, d] the encoder's weight.
+    alpha: the masks' keep probability.
+    tau: the factor of G in the exponent (module docstring).
+
+  Returns:
+    A scalar.
+  """
   d = W.shape[1]
   R = jax.nn.relu(W)
   G = R.T @ R
@@ -67,18 +95,44 @@ def cl_tau_threshold(d: int, alpha: float) -> float:
 
   Above it, the minimiser over unit columns keeps G_ii = ln((d - a)/(1 - a)) / tau < 1 (part
   of each column turns negative), so it is no longer a permutation matrix.
+
+  Args:
+    d: the dimension.
+    alpha: a, the masks' keep probability, < 1.
+
+  Returns:
+    The threshold on tau, a float.
   """
   return float(np.log((d - alpha) / (1 - alpha)))
 
 
 def permutation_cl_value(d: int, alpha: float, tau: float) -> float:
-  """cl_objective at any permutation matrix (G = I)."""
+  """cl_objective at any permutation matrix (G = I).
+
+  Args:
+    d: the dimension.
+    alpha: the masks' keep probability.
+    tau: the factor of G in the exponent (module docstring).
+
+  Returns:
+    The surrogate's value, a float.
+  """
   return d * (-tau * alpha ** 2 + alpha * np.log(alpha * np.exp(tau) + d - alpha)
               + (1 - alpha) * np.log(d))
 
 
 def random_unit_columns(key: jax.Array, d: int, count: int, nonnegative: bool) -> jax.Array:
-  """count matrices [d, d] with unit-norm columns (U), entrywise >= 0 when asked (U_>=)."""
+  """Random matrices with unit-norm columns (U), entrywise >= 0 when asked (U_>=).
+
+  Args:
+    key: a PRNG key.
+    d: the matrices' size.
+    count: how many to draw.
+    nonnegative: draw from U_>= (absolute values of Gaussians) rather than U.
+
+  Returns:
+    [count, d, d].
+  """
   G = jax.random.normal(key, (count, d, d))
   if nonnegative:
     G = jnp.abs(G)
@@ -86,7 +140,17 @@ def random_unit_columns(key: jax.Array, d: int, count: int, nonnegative: bool) -
 
 
 def projected_gradient_descent(objective, W0: jax.Array, lr: float, steps: int) -> jax.Array:
-  """W <- columns normalised (W - lr grad objective(W)), `steps` times; returns [steps+1, d, d]."""
+  """Projected gradient descent over unit columns: W <- colnorm(W - lr grad objective(W)).
+
+  Args:
+    objective: W -> scalar, differentiable by jax.grad.
+    W0: [d, d] the start.
+    lr: the step size.
+    steps: the number of steps.
+
+  Returns:
+    [steps + 1, d, d]: W0, then W after each step.
+  """
   def step(W, _):
     W = project_rows_or_columns(W - lr * jax.grad(objective)(W), "column")
     return W, W
@@ -97,7 +161,16 @@ def projected_gradient_descent(objective, W0: jax.Array, lr: float, steps: int) 
 # ----------------------------------------------------------------------------- Theorem 2
 
 def theorem2_coefficients(lam: float, c: np.ndarray, printed: bool = False):
-  """(C1_t, C2_t) for t = 0..T given c_0..c_{T-1}; the exact ones, or the printed ones."""
+  """Theorem 2's coefficients (C1_t, C2_t) for t = 0..T (module docstring).
+
+  Args:
+    lam: the decay factor lambda per step.
+    c: [T] the per-step c_0..c_{T-1} (theorem2_step_size).
+    printed: the printed C2 (one extra factor (lambda - c_j) per term) rather than the exact.
+
+  Returns:
+    (C1, C2): each a [T + 1] numpy array; C1_0 = 1, C2_0 = 0.
+  """
   T = len(c)
   C1, C2 = np.ones(T + 1), np.zeros(T + 1)
   for t in range(1, T + 1):
@@ -108,19 +181,47 @@ def theorem2_coefficients(lam: float, c: np.ndarray, printed: bool = False):
 
 
 def theorem2_step_size(alpha: float, kappa: float, s0: float, eta: float) -> float:
-  """c = 2 eta alpha^2 (kappa + s0^2)."""
+  """Theorem 2's per-step c = 2 eta alpha^2 (kappa + s0^2).
+
+  Args:
+    alpha: the masks' keep probability.
+    kappa: P(z_i != 0).
+    s0: the noise's std.
+    eta: the learning rate.
+
+  Returns:
+    c, a float.
+  """
   return 2 * eta * alpha ** 2 * (kappa + s0 ** 2)
 
 
 class LinearDynamics(NamedTuple):
+  """The paths of W^o M and W^t M under Eq. 13's gradient steps, the start included."""
   Wo_M: jax.Array  # [T+1, m, d] measured W^o_t M
   Wt_M: jax.Array  # [T+1, m, d]
 
 
 def population_gradient_dynamics(Wo: jax.Array, Wt: jax.Array, M: jax.Array, alpha, kappa,
                                  s0, lam, eta, steps: int) -> LinearDynamics:
-  """Eq. 13 by exact population gradient: W <- lam W + 2 eta alpha^2 W_other Sigma_x,
-  Sigma_x = E[x x^T] = kappa M M^T + s0^2 I (symmetric latents with P(z_i != 0) = kappa)."""
+  """Eq. 13 by exact population gradient, online and target steps simultaneous.
+
+  W <- lam W + 2 eta alpha^2 W_other Sigma_x, Sigma_x = E[x x^T] = kappa M M^T + s0^2 I
+  (symmetric latents with P(z_i != 0) = kappa).
+
+  Args:
+    Wo: [m, p] the online encoder's initial weight W^o.
+    Wt: [m, p] the target encoder's initial weight W^t.
+    M: [p, d] the dictionary.
+    alpha: the masks' keep probability.
+    kappa: P(z_i != 0).
+    s0: the noise's std.
+    lam: the decay factor lambda per step.
+    eta: the learning rate.
+    steps: the number of steps.
+
+  Returns:
+    LinearDynamics: W^o M and W^t M, each [steps + 1, m, d].
+  """
   p = M.shape[0]
   sigma = kappa * M @ M.T + s0 ** 2 * jnp.eye(p, dtype=M.dtype)
 
@@ -136,7 +237,19 @@ def population_gradient_dynamics(Wo: jax.Array, Wt: jax.Array, M: jax.Array, alp
 
 def sampled_gradient_dynamics(key: jax.Array, Wo: jax.Array, Wt: jax.Array, M: jax.Array, alpha,
                               kappa, s0, lam, eta, steps: int, batch: int) -> LinearDynamics:
-  """Eq. 13 with the expectation replaced by a fresh batch of (x, D1, D2) every step."""
+  """Eq. 13 with the expectation replaced by a fresh batch of (x, D1, D2) every step.
+
+  Latents are i.i.d. Bernoulli(kappa) times random signs, x = M z + s0 eps, and D1, D2 are
+  independent Bernoulli(alpha) masks.
+
+  Args:
+    key: a PRNG key.
+    Wo, Wt, M, alpha, kappa, s0, lam, eta, steps: as population_gradient_dynamics.
+    batch: the number of samples per step.
+
+  Returns:
+    LinearDynamics: W^o M and W^t M, each [steps + 1, m, d].
+  """
   p, d = M.shape
 
   def step(carry, key):
@@ -156,7 +269,15 @@ def sampled_gradient_dynamics(key: jax.Array, Wo: jax.Array, Wt: jax.Array, M: j
 
 
 def span_residual(A: np.ndarray, basis: list[np.ndarray]) -> float:
-  """||A - proj_span(basis) A|| / ||A|| (matrices flattened), Remark 5's distance."""
+  """Remark 5's distance of A from a span: ||A - proj_span(basis) A|| / ||A||.
+
+  Args:
+    A: a matrix.
+    basis: matrices of A's shape; all are flattened.
+
+  Returns:
+    The relative residual, a float.
+  """
   B = np.stack([b.ravel() for b in basis], axis=1)
   coef, *_ = np.linalg.lstsq(B, A.ravel(), rcond=None)
   return float(np.linalg.norm(A.ravel() - B @ coef) / np.linalg.norm(A))
@@ -165,6 +286,7 @@ def span_residual(A: np.ndarray, basis: list[np.ndarray]) -> float:
 # ----------------------------------------------------------------------------- Theorem 3
 
 class SReLUDynamics(NamedTuple):
+  """Theorem 3's distances from I along the run, and the final W^o and W^t [d, d]."""
   dist_o: jax.Array  # [outer + 1] ||W^o - I||_F at the start and after each outer round
   dist_t: jax.Array  # [outer + 1]
   Wo: jax.Array
@@ -174,10 +296,32 @@ class SReLUDynamics(NamedTuple):
 def srelu_dynamics(key: jax.Array, d: int, delta: float, bias: float, kappa: float, alpha: float,
                    noise: float, lr: float, inner: int, outer: int, batch: int,
                    row_norm: bool) -> SReLUDynamics:
-  """Theorem 3: W^o, W^t = I + Delta (|Delta_ij| < delta, online and target independent),
-  biases fixed at `bias`; each outer round takes `inner` gradient steps of Eq. 15 on W^o
-  (W^t fixed), then `inner` on W^t, each followed by row normalisation if row_norm.
-  The distances ||W - I||_F are [outer + 1]: round 0 is the initialisation."""
+  """Theorem 3: alternating SGD on Eq. 15 (M = I) from near I, with SReLU (Eq. 14).
+
+  W^o, W^t = I + Delta (|Delta_ij| < delta, online and target independent), biases fixed
+  at `bias`; each outer round takes `inner` gradient steps of Eq. 15 on W^o (W^t fixed),
+  then `inner` on W^t, each followed by row normalisation if row_norm. Every step draws a
+  fresh batch: z i.i.d. Bernoulli(kappa) times random signs, x = z + noise eps, and
+  independent Bernoulli(alpha) masks.
+
+  Args:
+    key: a PRNG key.
+    d: the dimension (d = p = m).
+    delta: the initial perturbation's bound.
+    bias: every neuron's SReLU threshold.
+    kappa: P(z_i != 0).
+    alpha: the masks' keep probability.
+    noise: the noise's std.
+    lr: the step size.
+    inner: the steps per side in each round.
+    outer: the number of rounds.
+    batch: the samples per step.
+    row_norm: whether to normalise W's rows after every step.
+
+  Returns:
+    SReLUDynamics: the distances ||W - I||_F, each [outer + 1] (round 0 is the
+    initialisation), and the final W^o and W^t.
+  """
   init_o, init_t, loop_key = jax.random.split(key, 3)
   eye = jnp.eye(d)
   Wo = eye + jax.random.uniform(init_o, (d, d), minval=-delta, maxval=delta)

@@ -15,7 +15,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_scale import SMALL, small_grid  # noqa: E402
 
-from ncl_landscape.sweep import run_grid  # noqa: E402
+from ncl_landscape.training.sweep import run_grid  # noqa: E402
 
 assert jax.device_count() == DEVICES
 out = run_grid(SMALL, small_grid(), vmap_width=2)

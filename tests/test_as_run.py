@@ -1,7 +1,7 @@
 """Every figure's model against an independent float64 NumPy reference of the authors' models.
 
-The reference below is written from the description of the authors' PyTorch models in the
-README ("Paper text or authors' code"), not from the package: Linear layers y = a W^T + b,
+The reference below is written from the description of the authors' PyTorch models in
+docs/fidelity.md, not from the package: Linear layers y = a W^T + b,
 BatchNorm1d in training mode (biased batch variance, eps 1e-5, affine), the symmetric
 activation relu(u) - relu(2b - u) with b the layer's bias, F.normalize, the losses as
 coded. Gradients of the package's phase losses (JAX, float64) are checked against central
@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 
 from experiments import fig1, fig2, fig3, fig5, fig6, fig7, table1, warm_start
-from ncl_landscape.hyper import Hyper
-from ncl_landscape.data import make_dictionary
-from ncl_landscape.methods import make_method
-from ncl_landscape.train import make_run_fns, run_context
+from ncl_landscape.methods.registry import make_method
+from ncl_landscape.testbed.data import make_dictionary
+from ncl_landscape.training.hyper import Hyper
+from ncl_landscape.training.train import make_run_fns, run_context
 
 P, D, M_WIDTH, BATCH = 8, 4, 6, 10
 EPS_FD = 1e-6
@@ -226,7 +226,7 @@ def test_ncl_figure_models_match_the_reference(x64, arm):
 
 
 def test_figure_models_are_the_ones_described():
-  """The arms' models as the authors ran them (the README table)."""
+  """The arms' models as the authors ran them (the table of docs/fidelity.md)."""
   by = {a.name: a.cfg for m in (fig5, fig6, fig7)
         for a in warm_start.make_arms(m.FIGURE, settings(m))}
   for name in ("ncl_warm_pred", "ncl_pred"):
@@ -312,7 +312,7 @@ def test_figure7_as_run_step_is_sgd_then_normalisation(x64, norm, axis):
 def test_figure7_as_run_start_matches_the_code_warm_start_rule():
   """Initial min max-cosine of the as-run Figure 7 model at p = d = m = 20, per c, against
   the authors' rule written in NumPy (W^T = M + N(0, p^-c), M_S = M at m = d)."""
-  from ncl_landscape.metrics import max_cosine
+  from ncl_landscape.testbed.metrics import max_cosine
   p = fig7.FULL_RANK
   rng = np.random.default_rng(0)
   cfg = next(a for a in warm_start.make_arms(fig7.FIGURE, settings(fig7))

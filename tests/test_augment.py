@@ -4,7 +4,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ncl_landscape.augment import dependent_views, independent_views, keep_masks, uniform16
+from ncl_landscape.testbed.augment import dependent_views, independent_views, keep_masks, uniform16
 
 
 @pytest.mark.parametrize("rng", ["hash", "threefry"])

@@ -2,12 +2,13 @@
 change by construction, and the REPORT section that sets a reference of another profile
 beside this run."""
 import numpy as np
-
-from ncl_landscape import compare
-from ncl_landscape.experiment import save_results
-from ncl_landscape.report import write_report
-from ncl_landscape.results import Results
 from test_rescue import _curves as rescue_curves
+
+from experiments import registry
+from ncl_landscape.report import compare
+from ncl_landscape.report.writer import write_report
+from ncl_landscape.runs.directory import save_results
+from ncl_landscape.runs.results import Results
 
 
 def _atlas_run(ends: dict, epochs: int, moving=()) -> Results:
@@ -79,7 +80,7 @@ def test_report_sets_a_reference_of_another_profile_beside_this_run(tmp_path):
                                        ("byol", 0.0): 0.4, ("byol", 1.0): 0.7}, 150))
   save(tmp_path / "long", _atlas_run({("vicreg", 0.0): 0.86, ("vicreg", 1.0): 0.9,
                                       ("byol", 0.0): 0.4, ("byol", 1.0): 0.9}, 2000))
-  text = open(write_report(str(tmp_path / "quick"), ["atlas"],
+  text = open(write_report(str(tmp_path / "quick"), {"atlas": registry.claims()["atlas"]},
                            reference_dirs=(str(tmp_path / "paper"), str(tmp_path / "long")))).read()
   assert "(long profile) |" in text.split("\n## ")[0]  # the summary table names its profile
   assert "- Reference (long profile):" in text

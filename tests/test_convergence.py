@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 
 from ncl_landscape.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from ncl_landscape.convergence import HORIZON, MOVE_TOL, calibration, convergence
-from ncl_landscape.experiment import Arm, summary_rows
-from ncl_landscape.hyper import Hyper
-from ncl_landscape.run_status import run_status
-from ncl_landscape.sweep import make_grid, run_grid
+from ncl_landscape.runs.run_status import run_status
+from ncl_landscape.training.convergence import HORIZON, MOVE_TOL, calibration, convergence
+from ncl_landscape.training.experiment import Arm, summary_rows
+from ncl_landscape.training.hyper import Hyper
+from ncl_landscape.training.sweep import make_grid, run_grid
 
 EPOCHS = np.arange(0, 8001, 80)
 QUICK = np.arange(0, 151, 10)  # a quick-profile run: 150 epochs, logged every 10

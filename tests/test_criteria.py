@@ -5,8 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ncl_landscape import criteria, methods
-from ncl_landscape.hyper import Hyper
+from ncl_landscape.methods import criteria, registry
+from ncl_landscape.training.hyper import Hyper
 
 
 def _unit(v):
@@ -120,7 +120,7 @@ REFERENCES = {
     **{name: _alpha_reference(name) for name in ALPHA},
 }
 HYPER = Hyper(temperature=0.3)
-CRITERIA = {name: methods.METHODS[name].part for name in methods.compile_group("vicreg")}
+CRITERIA = {name: registry.METHODS[name].part for name in registry.compile_group("vicreg")}
 REAL, PAD, M = 6, 2, 4
 
 

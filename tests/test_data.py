@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from ncl_landscape.config import DataConfig
-from ncl_landscape.data import fixed_counts, make_dictionary, sample_dataset, sample_latents
+from ncl_landscape.testbed.data import fixed_counts, make_dictionary, sample_dataset, sample_latents
 
 
 def _latents(latent, sparsity, n=50_000, d=10, **kw):

@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from ncl_landscape import disk, store
+from ncl_landscape.runs import disk, store
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ARGS = ["--profile=smoke", "--epochs=30", "--segment_epochs=2", "--vmap_width=1"]

@@ -15,9 +15,11 @@ import numpy as np
 import pytest
 
 from experiments import cli, common, warm_start
-from ncl_landscape import disk, plotting, rescue, store
-from ncl_landscape.experiment import load_run
-from ncl_landscape.metrics import max_cosine
+from ncl_landscape.plots import paper as plotting
+from ncl_landscape.report import rescue
+from ncl_landscape.runs import disk, store
+from ncl_landscape.runs.directory import load_run
+from ncl_landscape.testbed.metrics import max_cosine
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXPERIMENTS = ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "table1", "thm1", "thm2",
@@ -323,12 +325,13 @@ def _git_repo(path, files: dict[str, str]):
 
 
 def test_provenance_calls_the_code_dirty_not_the_results_written_beside_it(tmp_path, monkeypatch):
-  _git_repo(tmp_path, {"ncl_landscape/losses.py": "0\n", "reference/long/summary.csv": "0\n"})
+  _git_repo(tmp_path, {"ncl_landscape/methods/losses.py": "0\n",
+                       "reference/long/summary.csv": "0\n"})
   monkeypatch.setattr(disk, "REPO", str(tmp_path))
   assert disk.code_commit()[0]["dirty"] is False
   (tmp_path / "reference/long/summary.csv").write_text("1\n")
   assert disk.code_commit()[0]["dirty"] is False  # a run writing its reference
-  (tmp_path / "ncl_landscape/losses.py").write_text("1\n")
+  (tmp_path / "ncl_landscape/methods/losses.py").write_text("1\n")
   assert disk.code_commit()[0]["dirty"] is True
 
 
@@ -339,7 +342,7 @@ def test_a_dirty_tree_records_the_diff_that_rebuilds_its_code(tmp_path, monkeypa
   inside another repository."""
   top = tmp_path / "top"
   _git_repo(top, {f"{vendored}{name}": text for name, text in {
-      "ncl_landscape/losses.py": "0\n", "ncl_landscape/gone.py": "0\n",
+      "ncl_landscape/methods/losses.py": "0\n", "ncl_landscape/gone.py": "0\n",
       "experiments/fig1.py": "0\n", "pyproject.toml": "[project]\n",
       ".gitignore": "__pycache__/\n", "README.md": "0\n"}.items()})
   repo = top / vendored
@@ -349,7 +352,7 @@ def test_a_dirty_tree_records_the_diff_that_rebuilds_its_code(tmp_path, monkeypa
   env = disk.environment(str(results))
   assert env["code"]["dirty"] is False and "diff_sha256" not in env["code"]
   assert not (results / disk.CODE_DIFF).exists()
-  (repo / "ncl_landscape/losses.py").write_text("1\n")
+  (repo / "ncl_landscape/methods/losses.py").write_text("1\n")
   (repo / "ncl_landscape/gone.py").unlink()
   (repo / "experiments/new.py").write_text("new\n")
   (repo / "ncl_landscape/__pycache__").mkdir()
@@ -371,7 +374,7 @@ def test_a_dirty_tree_records_the_diff_that_rebuilds_its_code(tmp_path, monkeypa
             for p in [root / folder, *(root / folder).rglob("*")]
             if p.is_file() and "__pycache__" not in p.parts}
   assert tree(rebuilt("unstaged")) == tree(repo)
-  for name in ("ncl_landscape/losses.py", "experiments/new.py"):
+  for name in ("ncl_landscape/methods/losses.py", "experiments/new.py"):
     subprocess.run(["git", "-C", str(top), "add", f"{vendored}{name}"], check=True)
   assert tree(rebuilt("staged")) == tree(repo)
   subprocess.run(["git", "-C", str(top), "-c", "user.name=t", "-c", "user.email=t@t", "commit",
@@ -381,9 +384,9 @@ def test_a_dirty_tree_records_the_diff_that_rebuilds_its_code(tmp_path, monkeypa
 
 
 def test_the_source_digest_follows_the_package_files_and_nothing_else(tmp_path, monkeypatch):
-  """Recorded with or without git: of ncl_landscape/*.py and experiments/*.py, their paths
-  and contents, as `sha256sum experiments/*.py ncl_landscape/*.py | sha256sum` gives it."""
-  files = {"ncl_landscape/losses.py": "0\n", "ncl_landscape/disk.py": "0\n",
+  """Recorded with or without git: of the *.py files under ncl_landscape/ and experiments/, their
+  paths and contents, as `sha256sum` of the sorted files piped to `sha256sum` gives it."""
+  files = {"ncl_landscape/methods/losses.py": "0\n", "ncl_landscape/runs/disk.py": "0\n",
            "experiments/fig1.py": "0\n", "README.md": "0\n", "tests/test_x.py": "0\n"}
   for name, text in files.items():
     (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
@@ -394,12 +397,13 @@ def test_the_source_digest_follows_the_package_files_and_nothing_else(tmp_path, 
                   for name in sorted(files) if name.endswith(".py") and "tests" not in name)
   assert digest == hashlib.sha256(lines.encode()).hexdigest()
   assert disk.code_commit()[0]["source_sha256"] == digest
-  for outside in ("README.md", "tests/test_x.py", "ncl_landscape/notes.txt",
-                  "ncl_landscape/sub/deep.py", "other/losses.py"):
+  for outside in ("README.md", "tests/test_x.py", "ncl_landscape/notes.txt", "other/losses.py"):
     (tmp_path / outside).parent.mkdir(parents=True, exist_ok=True)
     (tmp_path / outside).write_text("1\n")
     assert disk.source_digest() == digest, outside
-  for inside in ("ncl_landscape/losses.py", "experiments/new.py"):
+  for inside in ("ncl_landscape/methods/losses.py", "experiments/new.py",
+                 "ncl_landscape/sub/deep.py"):
+    (tmp_path / inside).parent.mkdir(parents=True, exist_ok=True)
     (tmp_path / inside).write_text("1\n")
     assert disk.source_digest() != digest, inside
     digest = disk.source_digest()

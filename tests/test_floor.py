@@ -4,9 +4,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from ncl_landscape.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from ncl_landscape.hyper import Hyper
-from ncl_landscape.floor import floor_train
-from ncl_landscape.train import make_train
+from ncl_landscape.training.floor import floor_train
+from ncl_landscape.training.hyper import Hyper
+from ncl_landscape.training.train import make_train
 
 
 def test_the_floor_trains_the_same_run_as_the_grid_step():

@@ -1,11 +1,11 @@
 """Losses (Eq. 4, 6, 9) against NumPy references, finite differences and stop-gradient."""
 import jax
 import jax.numpy as jnp
-from jax.test_util import check_grads
 import numpy as np
 import pytest
+from jax.test_util import check_grads
 
-from ncl_landscape.losses import cosine_loss, inner_product_loss, nt_xent_loss
+from ncl_landscape.methods.losses import cosine_loss, inner_product_loss, nt_xent_loss
 
 
 def _unit(v):

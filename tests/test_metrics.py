@@ -3,9 +3,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ncl_landscape.metrics import (atoms_missed, collapse, effective_rank, greedy_pairing,
-                                   max_cosine, support_recovery, within_bound)
-from ncl_landscape.networks import warm_start_weight
+from ncl_landscape.testbed.metrics import (atoms_missed, collapse, effective_rank, greedy_pairing,
+                                           max_cosine, support_recovery, within_bound)
+from ncl_landscape.testbed.networks import warm_start_weight
 
 
 def test_max_cosine_matches_numpy():

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from ncl_landscape.config import ModelConfig
-from ncl_landscape.networks import (BatchNorm, Encoder, batch_norm, encode, init_encoder,
-                                    normalize, srelu)
+from ncl_landscape.testbed.networks import (BatchNorm, Encoder, batch_norm, encode, init_encoder,
+                                            normalize, srelu)
 
 
 def test_srelu_is_eq14():

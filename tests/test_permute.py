@@ -4,7 +4,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ncl_landscape.permute import permutation, stable_argsort
+from ncl_landscape.training.permute import permutation, stable_argsort
 
 
 @pytest.mark.parametrize("n", [1, 2, 7, 300, 3000, 4097, 65535])

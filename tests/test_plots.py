@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 from experiments import common, fig7, table1, warm_start
-from ncl_landscape import plotting, rescue, rescue_plots, subtitles, table_plots
-from ncl_landscape.report import TABLE1, TABLE1_MODELS
+from ncl_landscape.plots import (paper as plotting, rescue as rescue_plots, subtitles,
+                                 table1 as table_plots)
+from ncl_landscape.report import rescue
+from ncl_landscape.report.claims import TABLE1, TABLE1_MODELS
 
 EPOCHS = np.array([0, 10, 20])
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

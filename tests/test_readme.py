@@ -1,4 +1,5 @@
-"""The README's Python snippets run as printed, and what their comments state holds."""
+"""The docs' Python snippets run as printed, and what their comments state holds; README's results
+table is generated, and no result is typed in README or docs/."""
 import os
 import re
 import subprocess
@@ -7,36 +8,39 @@ import sys
 import numpy as np
 import pytest
 
-from ncl_landscape import disk, methods, readme
+from experiments import shipped as readme
+from ncl_landscape.methods import registry
+from ncl_landscape.runs import disk
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _python_blocks() -> list[str]:
-  return re.findall(r"```python\n(.*?)```", open(os.path.join(ROOT, "README.md")).read(), re.S)
+def _python_blocks(name: str) -> list[str]:
+  return re.findall(r"```python\n(.*?)```", open(os.path.join(ROOT, name)).read(), re.S)
 
 
 def _last_expression(code: str, namespace: dict):
   """Runs the block; returns the value of its last line (an expression)."""
   lines = code.strip().splitlines()
-  exec("\n".join(lines[:-1]), namespace)  # noqa: S102 - the README's own example
+  exec("\n".join(lines[:-1]), namespace)  # noqa: S102 - the docs' own example
   return eval(lines[-1].split("#")[0], namespace)  # noqa: S307
 
 
-def test_every_python_snippet_of_the_readme_runs_as_printed(tmp_path, monkeypatch):
-  adding, weights, library = _python_blocks()
+def test_every_python_snippet_of_the_docs_runs_as_printed(tmp_path, monkeypatch):
+  library, adding = _python_blocks("docs/extending.md")
+  (weights,) = _python_blocks("docs/results-format.md")
   # Adding a loss: the criterion registers, and computes 1 - the mean cosine.
   try:
     namespace = {}
     exec(adding, namespace)  # noqa: S102
-    assert "cosine_invariance" in methods.METHODS
+    assert "cosine_invariance" in registry.METHODS
     z1, z2 = (np.random.default_rng(i).normal(size=(6, 4)).astype(np.float32) for i in (0, 1))
     loss, terms = namespace["cosine_invariance"](z1, z2, np.ones(6, np.float32), None)
     cos = (z1 * z2).sum(1) / np.linalg.norm(z1, axis=1) / np.linalg.norm(z2, axis=1)
     np.testing.assert_allclose(float(loss), 1 - cos.mean(), rtol=1e-5)
     assert terms == {}
   finally:
-    methods.METHODS.pop("cosine_invariance", None)
+    registry.METHODS.pop("cosine_invariance", None)
   # Trained weights: reads results/fig2 (a smoke Figure 2 there) and gives row 0's maxcos_min.
   proc = subprocess.run([sys.executable, "-m", "experiments.fig2", "--profile=smoke",
                          f"--out_dir={tmp_path / 'results'}"], cwd=ROOT, capture_output=True,
@@ -105,6 +109,10 @@ RESULT_PATTERNS = (r"\d\.\d+ -> \d\.\d+",
 
 
 def test_no_result_is_typed_outside_the_generated_table():
-  text = _outside_generated_block(open(readme.README).read())
-  typed = [m.group(0) for p in RESULT_PATTERNS for m in re.finditer(p, text)]
-  assert not typed, f"results typed into README.md (generate them instead): {typed}"
+  texts = {"README.md": _outside_generated_block(open(readme.README).read())}
+  for name in sorted(os.listdir(os.path.join(ROOT, "docs"))):
+    if name.endswith(".md"):
+      texts[f"docs/{name}"] = open(os.path.join(ROOT, "docs", name)).read()
+  typed = [(path, m.group(0)) for path, text in texts.items() for p in RESULT_PATTERNS
+           for m in re.finditer(p, text)]
+  assert not typed, f"results typed into README.md or docs/ (generate them instead): {typed}"

@@ -8,11 +8,12 @@ import os
 
 import pytest
 
-from ncl_landscape import disk
-from ncl_landscape.experiment import arm_identity, is_complete, results_hash, stale_reason
-from ncl_landscape.hyper import Hyper
-from ncl_landscape.store import digest
-from ncl_landscape.sweep import make_grid
+from ncl_landscape.runs import disk
+from ncl_landscape.runs.directory import is_complete
+from ncl_landscape.runs.store import digest
+from ncl_landscape.training.experiment import arm_identity, results_hash, stale_reason
+from ncl_landscape.training.hyper import Hyper
+from ncl_landscape.training.sweep import make_grid
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REFERENCES = os.path.join(ROOT, "reference")
@@ -81,7 +82,7 @@ def test_a_shipped_reference_is_what_the_code_trains_now(path):
 @pytest.mark.parametrize("path", SCANNED)
 def test_a_shipped_scan_variant_is_whole_and_what_the_code_trains_now(path):
   from experiments import sensitivity as scan_binary
-  from ncl_landscape.sensitivity import SCANS
+  from experiments.sensitivity import SCANS
   directory = os.path.join(REFERENCES, "sensitivity", path)
   assert is_complete(directory), f"{directory}: a result file does not match its digest"
   assert not os.path.exists(os.path.join(directory, "chunks")), "finished: chunks not shipped"

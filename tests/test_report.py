@@ -3,14 +3,18 @@ the paper states it, against the seed spread."""
 import numpy as np
 import pytest
 
-from ncl_landscape import provenance, report
-from ncl_landscape.experiment import save_results
-from ncl_landscape.report import (CLAIMS, HIGH, LOW, atlas, contrast, falls, judgements, rises,
-                                  rises_from, stays_low, table1, write_report)
-from ncl_landscape.results import Results
-from ncl_landscape.verdicts import MissingArm, Rule, fmt_beside, judge, stat
+from experiments import registry
+from ncl_landscape.report import writer
+from ncl_landscape.report.claims import (HIGH, LOW, atlas, contrast, falls, judgements, rises,
+                                         rises_from, stays_low, table1)
+from ncl_landscape.report.verdicts import MissingArm, Rule, fmt_beside, judge, stat
+from ncl_landscape.runs import provenance
+from ncl_landscape.runs.directory import save_results
+from ncl_landscape.runs.results import Results
 
 SEEDS = 3
+
+FIG4 = {"fig4": registry.claims()["fig4"]}
 
 
 def _curves(arms: dict) -> dict:
@@ -227,7 +231,7 @@ def _fig4_results(ends: dict, missed=()) -> Results:
 
 
 def test_each_lr_is_judged_on_its_own_each_run_counted_once_and_missed_atoms_apart():
-  judged = judgements(CLAIMS["fig4"], _fig4_results({0.005: 0.72, 0.025: 0.4}, {(0.025, 0)}))
+  judged = judgements(FIG4["fig4"], _fig4_results({0.005: 0.72, 0.025: 0.4}, {(0.025, 0)}))
   assert [j.label for j in judged] == ["lr 0.005", "lr 0.025", "lr 0.025, without the 2 runs "
                                        "whose start missed an atom"]
   assert judged[0].verdict.startswith("not reproduced") and "2 cells" in judged[0].verdict
@@ -246,16 +250,16 @@ def test_report_sets_the_reference_beside_this_run(tmp_path):
   ref, ours = tmp_path / "reference", tmp_path / "results"
   _saved(ref, _fig4_results({0.005: 0.72, 0.025: 0.4}), "paper")
   _saved(ours, _fig4_results({0.005: 0.73, 0.025: 0.41}), "paper")
-  text = open(write_report(str(ours), ["fig4"], reference_dirs=(str(ref),))).read()
+  text = open(writer.write_report(str(ours), FIG4, (str(ref),))).read()
   assert ("| experiment | the paper | reference (paper profile unless named) | this run (profile paper) |"
           in text)
   assert "| lr 0.005: not reproduced; lr 0.025: reproduced | lr 0.005: not reproduced; " \
          "lr 0.025: reproduced |" in text
   assert "- Against the reference: agrees with the reference within seed noise in all 4" in text
   _saved(ours, _fig4_results({0.005: 0.73, 0.025: 0.6}), "paper")
-  text = open(write_report(str(ours), ["fig4"], reference_dirs=(str(ref),))).read()
+  text = open(writer.write_report(str(ours), FIG4, (str(ref),))).read()
   assert "differs from the reference beyond seed noise in 2 of 4 cells" in text
-  own = open(write_report(str(ref), ["fig4"], reference_dirs=(str(ref),))).read()
+  own = open(writer.write_report(str(ref), FIG4, (str(ref),))).read()
   assert "| experiment | the paper | this run (profile paper) |" in own
 
 
@@ -272,7 +276,7 @@ def test_runs_that_collapse_dimensionally_are_counted_and_those_not_ok_apart():
   curves["status"][0] = "unbounded"
   curves["final_collapse_dimensional"] = np.array([1.0, 1.0, 0.0, 0.0, 0.0, 0.0])
   res = Results([], curves, [])
-  assert report.collapse_line(res) == ("1 of 5 ok runs ended in dimensional collapse (ncl 1), "
+  assert writer.collapse_line(res) == ("1 of 5 ok runs ended in dimensional collapse (ncl 1), "
                                        "kept in the means")
   _, lines = contrast(res)
   assert "(1 unbounded)" in lines[2] and "0.400 +- 0.000 (1 unbounded)" in lines[2]

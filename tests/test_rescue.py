@@ -3,9 +3,10 @@ import jax
 import numpy as np
 import pytest
 
-from ncl_landscape import metrics, rescue
-from ncl_landscape.data import make_dictionary
-from ncl_landscape.networks import warm_start_weight
+from ncl_landscape.report import rescue
+from ncl_landscape.testbed import metrics
+from ncl_landscape.testbed.data import make_dictionary
+from ncl_landscape.testbed.networks import warm_start_weight
 
 
 def _curves(cells):

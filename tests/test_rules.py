@@ -5,11 +5,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ncl_landscape import rules
 from ncl_landscape.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from ncl_landscape.hyper import Hyper
-from ncl_landscape.methods import make_method, shared_config
-from ncl_landscape.train import make_run_fns, run_context
+from ncl_landscape.methods import predictors
+from ncl_landscape.methods.registry import make_method, shared_config
+from ncl_landscape.training.hyper import Hyper
+from ncl_landscape.training.train import make_run_fns, run_context
 
 
 def _psd(seed, m=6):
@@ -20,33 +20,33 @@ def _psd(seed, m=6):
 @pytest.mark.parametrize("base", [0.99, 0.996])
 def test_ema_schedule_end_points(base):
   K = 1000
-  np.testing.assert_allclose(rules.ema_decay(0, K, base), base, rtol=1e-6)
-  np.testing.assert_allclose(rules.ema_decay(K, K, base), 1.0, rtol=1e-6)
-  np.testing.assert_allclose(rules.ema_decay(K // 2, K, base), 1 - (1 - base) / 2, rtol=1e-6)
-  taus = np.asarray(rules.ema_decay(jnp.arange(K + 1), K, base))
+  np.testing.assert_allclose(predictors.ema_decay(0, K, base), base, rtol=1e-6)
+  np.testing.assert_allclose(predictors.ema_decay(K, K, base), 1.0, rtol=1e-6)
+  np.testing.assert_allclose(predictors.ema_decay(K // 2, K, base), 1 - (1 - base) / 2, rtol=1e-6)
+  taus = np.asarray(predictors.ema_decay(jnp.arange(K + 1), K, base))
   assert np.all(np.diff(taus) >= -1e-7)  # increases monotonically to 1
 
 
 def test_ema_update_mixes_every_leaf():
   target, online = {"a": jnp.ones(3), "b": jnp.zeros(2)}, {"a": jnp.zeros(3), "b": jnp.ones(2)}
-  out = rules.ema_update(target, online, 0.9)
+  out = predictors.ema_update(target, online, 0.9)
   np.testing.assert_allclose(out["a"], 0.9)
   np.testing.assert_allclose(out["b"], 0.1)
 
 
 def test_directpred_shares_eigenvectors_with_the_correlation(x64):
   F = jnp.asarray(_psd(0))
-  W = rules.directpred_predictor(F, 0.1)
+  W = predictors.directpred_predictor(F, 0.1)
   s, U = np.linalg.eigh(np.asarray(F))
   expected = np.sqrt(s / s.max()) + 0.1
   np.testing.assert_allclose(np.asarray(W) @ U, U * expected, atol=1e-10)  # W u_j = p_j u_j
-  assert float(rules.commutator_norm(F, W)) < 1e-12
+  assert float(predictors.commutator_norm(F, W)) < 1e-12
 
 
 @pytest.mark.parametrize("norm", ["frobenius", "spectral", "none"])
 def test_directcopy_normalisations(norm, x64):
   F = jnp.asarray(_psd(1))
-  W = np.asarray(rules.directcopy_predictor(F, 0.3, norm)) - 0.3 * np.eye(6)
+  W = np.asarray(predictors.directcopy_predictor(F, 0.3, norm)) - 0.3 * np.eye(6)
   scale = {"frobenius": np.linalg.norm(F), "spectral": np.linalg.eigvalsh(F).max(),
            "none": 1.0}[norm]
   np.testing.assert_allclose(W, np.asarray(F) / scale, rtol=1e-12)
@@ -54,7 +54,7 @@ def test_directcopy_normalisations(norm, x64):
 
 def test_commutator_detects_misalignment(x64):
   F = jnp.asarray(_psd(2))
-  assert float(rules.commutator_norm(F, jnp.asarray(_psd(3)))) > 1e-2
+  assert float(predictors.commutator_norm(F, jnp.asarray(_psd(3)))) > 1e-2
 
 
 def test_correlation_ema_ignores_padding_and_starts_from_the_first_batch(x64):
@@ -63,9 +63,9 @@ def test_correlation_ema_ignores_padding_and_starts_from_the_first_batch(x64):
   w = np.r_[np.ones(5), np.zeros(2)]
   batch = f[:5].T @ f[:5] / 5
   F0 = jnp.asarray(_psd(5, 3))
-  first = rules.update_correlation(F0, jnp.array(True), jnp.asarray(f), jnp.asarray(w), 0.3)
+  first = predictors.update_correlation(F0, jnp.array(True), jnp.asarray(f), jnp.asarray(w), 0.3)
   np.testing.assert_allclose(first, batch, rtol=1e-12)
-  later = rules.update_correlation(F0, jnp.array(False), jnp.asarray(f), jnp.asarray(w), 0.3)
+  later = predictors.update_correlation(F0, jnp.array(False), jnp.asarray(f), jnp.asarray(w), 0.3)
   np.testing.assert_allclose(later, 0.3 * np.asarray(F0) + 0.7 * batch, rtol=1e-12)
 
 
@@ -97,10 +97,10 @@ def test_predictor_method_step_applies_its_rule(method, traced):
   assert int(new.buffers["step"]) == 1 and float(jnp.trace(F)) > 0
   Wp = new.params["predictor"].W
   if method == "directpred":
-    np.testing.assert_allclose(Wp, rules.directpred_predictor(F, rules.DIRECTPRED["eps"]),
+    np.testing.assert_allclose(Wp, predictors.directpred_predictor(F, predictors.DIRECTPRED["eps"]),
                                rtol=1e-4, atol=1e-5)
   elif method == "directcopy":
-    np.testing.assert_allclose(Wp, rules.directcopy_predictor(F, rules.DIRECTCOPY["eps"],
+    np.testing.assert_allclose(Wp, predictors.directcopy_predictor(F, predictors.DIRECTCOPY["eps"],
                                                               "frobenius"), rtol=1e-5)
   else:  # BYOL trains its predictor by gradient
     assert not np.allclose(Wp, state.params["predictor"].W)

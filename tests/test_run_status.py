@@ -3,10 +3,10 @@ import os
 
 import numpy as np
 
-from ncl_landscape import disk
-from ncl_landscape.convergence import convergence
-from ncl_landscape.experiment import is_complete, save_results
-from ncl_landscape.run_status import UNBOUNDED_SCALE, refresh, run_status
+from ncl_landscape.runs import disk
+from ncl_landscape.runs.directory import is_complete, save_results
+from ncl_landscape.runs.run_status import UNBOUNDED_SCALE, refresh, run_status
+from ncl_landscape.training.convergence import convergence
 
 EPOCHS = np.arange(0, 8001, 80)
 FALLING = 2.0 - 5.0 * EPOCHS  # a predictor at the identity: -40000 by the end, still falling
@@ -40,7 +40,7 @@ def test_a_collapsed_run_is_collapsed_and_an_ordinary_run_ok():
 
 
 def _result(directory: str) -> list[dict]:
-  """A small saved result as experiment.save_results writes it, of the status and flags the
+  """A small saved result as directory.save_results writes it, of the status and flags the
   old rules gave: an ordinary run, an unbounded one, a collapsed one and a diverged one."""
   maxcos = np.array([0.3 + 0.4 * (1 - np.exp(-EPOCHS / 300)),  # settled
                      np.full(EPOCHS.size, 0.2236),

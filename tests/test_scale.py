@@ -9,14 +9,15 @@ import conftest
 import numpy as np
 import pytest
 
-from ncl_landscape import disk, experiment, store, sweep
 from ncl_landscape.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from ncl_landscape.hyper import Hyper
-from ncl_landscape.experiment import (Arm, Execution, ExistingResult, Progress, is_complete,
-                                      load_run, run_experiment)
-from ncl_landscape.report import group_stats
-from ncl_landscape.sweep import (call_layout, chunk_inputs, compile_segments, default_vmap_width,
-                                 make_grid, run_grid)
+from ncl_landscape.report.claims import group_stats
+from ncl_landscape.runs import disk, store
+from ncl_landscape.runs.directory import ExistingResult, is_complete, load_run
+from ncl_landscape.training import experiment, sweep
+from ncl_landscape.training.experiment import Arm, Execution, Progress, run_experiment
+from ncl_landscape.training.hyper import Hyper
+from ncl_landscape.training.sweep import (call_layout, chunk_inputs, compile_segments,
+                                          default_vmap_width, make_grid, run_grid)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SMALL = RunConfig(data=DataConfig(n=300, p=20, d=5), model=ModelConfig(m=12),
@@ -176,8 +177,9 @@ def test_segments_of_any_length_give_the_one_call_result(tmp_path, vmap_width):
 ONE_INTERVAL_SEGMENTS = """
 import numpy as np
 from test_scale import SMALL
-from ncl_landscape.hyper import Hyper
-from ncl_landscape.sweep import chunk_inputs, compile_segments, make_grid, run_grid, to_host
+from ncl_landscape.training.hyper import Hyper
+from ncl_landscape.training.sweep import (chunk_inputs, compile_segments, make_grid, run_grid,
+                                         to_host)
 cfg = SMALL.replace(train=dict(epochs=6, log_every=1))
 grid = make_grid(0, 2, Hyper(lr=0.05), sparsity=(0.2, 0.6))
 trainer = compile_segments(cfg, 2, vmap_width=1)

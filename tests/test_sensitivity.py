@@ -10,10 +10,12 @@ import numpy as np
 import pytest
 
 from experiments import sensitivity as binary
-from ncl_landscape import report, results, sensitivity
-from ncl_landscape.report import Judgement
-from ncl_landscape.sensitivity import AS_RUN, SCANS, Row, Variant
-from ncl_landscape.verdicts import Rule, judge, stat, verdict
+from experiments.sensitivity import SCANS
+from ncl_landscape.report import claims, sensitivity
+from ncl_landscape.report.claims import Judgement
+from ncl_landscape.report.sensitivity import AS_RUN, Row, Variant
+from ncl_landscape.report.verdicts import Rule, judge, stat, verdict
+from ncl_landscape.runs import results
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SMOKE_SCAN = ("--profile=smoke", "--claims=fig5", "--variants=as_run,lr_0.025")
@@ -56,7 +58,7 @@ def test_the_rows_are_the_reports_judgements_of_the_same_directories(smoke_scan)
   assert [r.variant.name for r in rows] == ["as_run", "lr_0.025"]
   for row in rows:
     res, _ = results.load(sensitivity.result_dir(str(smoke_scan), scan, row.variant, "screen"))
-    judged = report.judgements(report.CLAIMS["fig5"], res)[0]
+    judged = claims.judgements(scan.claim, res)[0]
     assert row.judgement == judged and row.focus.text in judged.verdict
     assert row.word == judged.verdict.split(":")[0]
 
@@ -91,7 +93,7 @@ def test_a_traced_axis_reaches_only_the_arms_whose_loss_reads_it():
 
 def test_figure_7s_sizes_reach_every_arm_and_epochs_double():
   s = settings("--profile=smoke")
-  sizes = binary.resolve(SCANS["fig7"], sensitivity._sizes(10), "screen", s)
+  sizes = binary.resolve(SCANS["fig7"], sensitivity.sizes(10), "screen", s)
   assert {(a.cfg.data.p, a.cfg.data.d, a.cfg.model.m) for a in sizes.arms} == {(10, 10, 10)}
   assert {a.name.startswith("ncl_warm_pred_") for a in sizes.arms} == {True}  # as run only
   longer = binary.resolve(SCANS["fig7"], sensitivity.LONGER, "paper", s)
@@ -104,7 +106,7 @@ def test_the_as_run_row_at_paper_scale_is_the_references_own_cell():
   assert {(float(r["sparsity"]), float(r["mask_prob"])) for r in base.rows} == {(0.3, 0.5)}
   row = sensitivity.judge(SCANS["fig2"], 0, AS_RUN, base, "paper")[0]
   whole, _ = results.load(os.path.join(sensitivity.REFERENCE, "fig2"))
-  assert row.mean == report.cell_stats(whole.curves, "cl")[(0.3, 0.5, None)].mean
+  assert row.mean == claims.cell_stats(whole.curves, "cl")[(0.3, 0.5, None)].mean
 
 
 def test_the_estimate_of_a_reference_grid_is_its_own_wall_time():

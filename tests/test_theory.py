@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from ncl_landscape import theory
-from ncl_landscape.data import make_dictionary
-from ncl_landscape.metrics import max_cosine
+from ncl_landscape.testbed.data import make_dictionary
+from ncl_landscape.testbed.metrics import max_cosine
 
 
 @pytest.mark.parametrize("alpha", [0.3, 0.5, 0.9])

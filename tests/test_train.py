@@ -5,14 +5,16 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ncl_landscape import results, sweep
 from ncl_landscape.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from ncl_landscape.experiment import Arm, run_experiment
-from ncl_landscape.hyper import Hyper
-from ncl_landscape.methods import (Member, Method, Phase, compile_group, make_method,
-                                   shared_config)
-from ncl_landscape.sweep import make_grid, run_grid
-from ncl_landscape.train import epoch_batches, log_epochs, make_run_fns, make_train, run_context
+from ncl_landscape.methods.registry import (Member, Method, Phase, compile_group, make_method,
+                                            shared_config)
+from ncl_landscape.runs import results
+from ncl_landscape.training import sweep
+from ncl_landscape.training.experiment import Arm, run_experiment
+from ncl_landscape.training.hyper import Hyper
+from ncl_landscape.training.sweep import make_grid, run_grid
+from ncl_landscape.training.train import (epoch_batches, log_epochs, make_run_fns, make_train,
+                                          run_context)
 
 SMALL = RunConfig(data=DataConfig(n=300, p=20, d=5), model=ModelConfig(m=12),
                   train=TrainConfig(batch_size=64, epochs=6, log_every=2))

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 from ncl_landscape.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from ncl_landscape.hyper import Hyper
-from ncl_landscape.data import make_dictionary
-from ncl_landscape.losses import symmetric_negative_cosine
-from ncl_landscape.methods import make_method
-from ncl_landscape.networks import effective_weight, encode, init_encoder, warm_start_weight
-from ncl_landscape.sweep import make_grid, run_grid
-from ncl_landscape.train import make_run_fns, run_context
+from ncl_landscape.methods.losses import symmetric_negative_cosine
+from ncl_landscape.methods.registry import make_method
+from ncl_landscape.testbed.data import make_dictionary
+from ncl_landscape.testbed.networks import effective_weight, encode, init_encoder, warm_start_weight
+from ncl_landscape.training.hyper import Hyper
+from ncl_landscape.training.sweep import make_grid, run_grid
+from ncl_landscape.training.train import make_run_fns, run_context
 
 SMALL = RunConfig(data=DataConfig(n=256, p=20, d=5), model=ModelConfig(m=12),
                   train=TrainConfig(batch_size=64, epochs=4, log_every=2))
