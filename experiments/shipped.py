@@ -77,16 +77,17 @@ def results_block() -> str:
 def what_it_takes(name: str, experiment: str, judged: list[claims.Judgement]) -> str:
   """A link to the claim's "What it takes" section, or ''.
 
-  Given for a claim of the paper reference that the shipped scan covers (its REPORT exists) and that
-  some judgement does not reproduce.
+  Given for a claim of the paper reference that some judgement does not reproduce and whose
+  scan is shipped (reference/sensitivity/<claim>/ holds a variant).
 
   Args:
     name: the shipped reference.
     experiment: the experiment.
     judged: its judgements (claims.judgements).
   """
+  scanned = os.path.join(REFERENCE, "sensitivity", experiment)
   if (name != "paper" or experiment not in registry.scans() or not os.path.exists(WHAT_IT_TAKES)
-      or all(j.short.startswith("reproduced") for j in judged)):
+      or not os.path.isdir(scanned) or all(j.short.startswith("reproduced") for j in judged)):
     return ""
   title = registry.claims()[experiment].title
   return f" ([what it takes](reference/sensitivity/REPORT.md#{writer.anchor(title)}))"
