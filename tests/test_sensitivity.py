@@ -197,3 +197,11 @@ def test_the_confirm_stage_lists_the_moved_variants_at_paper_scale(smoke_scan, c
   assert all(p.scale == "paper" and p.settings["epochs"] == 4 for p in planned)
   binary.body({**s, "dry_run": True})
   assert f"total: {len(flipped)} variants" in capsys.readouterr().out
+
+
+def test_the_shipped_scan_report_is_what_its_results_give():
+  s = settings("--profile=paper", f"--out_dir={os.path.join(ROOT, 'reference')}")
+  text = sensitivity.report_text([(scan, *binary.collect(scan, s)) for scan in SCANS.values()],
+                                 s["screen_epochs"])
+  path = os.path.join(ROOT, "reference", "sensitivity", "REPORT.md")
+  assert open(path).read() == text, f"{path} is stale: run make reports"
