@@ -26,6 +26,7 @@ from absl import logging
 
 from experiments import cli, common, registry, warm_start
 from experiments.cli import Flag, FlagError
+from ncl_landscape.plots import sensitivity as sensitivity_plots
 from ncl_landscape.report import sensitivity
 from ncl_landscape.report.sensitivity import AS_RUN, Scan, Variant
 from ncl_landscape.runs import results
@@ -246,9 +247,13 @@ def write_report(s: dict) -> str:
   Returns:
     The report's path.
   """
-  return sensitivity.write_report(s["out_dir"], [(scan, *collect(scan, s))
-                                                 for scan in SCANS.values()],
-                                  s["screen_epochs"])
+  scanned = [(scan, *collect(scan, s)) for scan in SCANS.values()]
+  path = sensitivity.write_report(s["out_dir"], scanned, s["screen_epochs"])
+  for scan, rows, _ in scanned:
+    if any(r.focus for r in rows):
+      sensitivity_plots.plot(scan, rows, os.path.join(os.path.dirname(path),
+                                                      f"{scan.experiment}.png"))
+  return path
 
 
 class ScanBinary(cli.Binary):

@@ -72,6 +72,9 @@ def test_the_package_imports_form_no_cycle_and_none_hides_in_a_function():
     assert not hidden, f"{path} imports the package lazily at {hidden}"
   assert graph["config"] == set(), "config.py is a leaf: names are checked where resolved"
   assert {"training.sweep", "methods.registry", "report.writer"} <= set(graph)
+  below_plots = [(m, d) for m, deps in graph.items() if m.startswith(("report.", "runs.", "training."))
+                 for d in deps if d.startswith("plots.")]
+  assert not below_plots, f"the report, the runs and training never draw: {below_plots}"
   state = {}
 
   def visit(node, trail):

@@ -14,12 +14,8 @@ import numpy as np
 
 from ncl_landscape.plots import paper as plotting
 from ncl_landscape.plots.paper import plt
+from ncl_landscape.runs.provenance import init_label
 from ncl_landscape.thresholds import LOW
-
-
-def init_label(c: float) -> str:
-  """A start's label: 'random' for warm_start_c 0 (the random start), else 'warm c = <c>'."""
-  return "random" if c == 0 else f"warm c = {c:g}"
 
 
 def ordered(values: np.ndarray) -> list:

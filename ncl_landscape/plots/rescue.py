@@ -14,10 +14,10 @@ import numpy as np
 from matplotlib.patches import Patch
 
 from ncl_landscape.plots import paper as plotting
-from ncl_landscape.plots.atlas import init_label
 from ncl_landscape.plots.paper import plt
 from ncl_landscape.report import rescue
 from ncl_landscape.report.verdicts import fmt_beside
+from ncl_landscape.runs.provenance import init_label
 
 
 def _present(curves: dict, order: tuple[str, ...]) -> tuple[list[str], list[int]]:

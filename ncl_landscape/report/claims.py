@@ -14,10 +14,10 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from ncl_landscape.methods import registry
-from ncl_landscape.plots.atlas import init_label
 from ncl_landscape.report import compare, rescue
 from ncl_landscape.report.verdicts import (MissingArm, Rule, Stat, count_statuses, fmt, group_stats,
                                            judge, judge_cell, paired, single, stat, verdict)
+from ncl_landscape.runs.provenance import init_label
 from ncl_landscape.runs.results import Results, subset, without_repeats
 from ncl_landscape.thresholds import HIGH, LOW, MARGIN, RISE, TOLERANCE
 

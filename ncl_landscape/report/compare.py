@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ncl_landscape.plots.atlas import init_label
 from ncl_landscape.report import rescue
 from ncl_landscape.report.verdicts import Rule, fmt_beside, group_stats, judge_cell
+from ncl_landscape.runs.provenance import init_label
 from ncl_landscape.runs.results import Results
 from ncl_landscape.training import convergence
 

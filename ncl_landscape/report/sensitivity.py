@@ -23,9 +23,8 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from ncl_landscape.methods import registry
-from ncl_landscape.plots.paper import plt, save_figure
 from ncl_landscape.report.claims import Claim, Judgement, judgements
-from ncl_landscape.report.verdicts import RULE, WORDS, MissingArm, Part, Rule, fmt
+from ncl_landscape.report.verdicts import RULE, WORDS, MissingArm, Part, fmt
 from ncl_landscape.runs import disk, results
 from ncl_landscape.runs.results import Results, subset, without_repeats
 from ncl_landscape.testbed.metrics import DIVERGENCE_BOUND
@@ -413,58 +412,6 @@ def conclusion(rows: list[Row]) -> str:
           f"({numbers}).")
 
 
-COLOURS = {"reproduced": "tab:green", "partly": "tab:orange", "not reproduced": "tab:red",
-           "error": "tab:gray"}
-MARKERS = {"screen": "o", "paper": "s"}
-
-
-def _name(row: Row) -> str:
-  if row.variant.kind == "as run":
-    return "as run" + (f", {row.label}" if row.label else "")
-  return f"{row.variant.choice}: {row.value}" + (f", {row.label}" if row.label else "")
-
-
-def _band(rule: Rule, low: float, high: float) -> tuple[float, float]:
-  """The values that pass the rule, within [low, high]."""
-  if rule.op == "within":
-    return rule.threshold - rule.tolerance, rule.threshold + rule.tolerance
-  return (rule.threshold, high) if rule.op in (">=", ">") else (low, rule.threshold)
-
-
-def plot(scan: Scan, rows: list[Row], path: str) -> None:
-  """Draws the scan's dot plot at path: the focus part's final value per scanned value.
-
-  Each judged seed (grey), the mean (circle: screen, square: paper scale; coloured by the claim's
-  verdict), and the values the claim's rule accepts as a band.
-  """
-  shown = sorted((r for r in rows if r.focus), key=lambda r: r.key)
-  keys = list(dict.fromkeys(r.key for r in shown))
-  fig, ax = plt.subplots(figsize=(8.5, 1.6 + 0.42 * len(keys)))
-  for r in shown:
-    y = keys.index(r.key) + (0.15 if r.scale == "paper" else -0.15)
-    ax.plot(r.seeds, np.full(len(r.seeds), y), ".", color="0.6", ms=4)
-    colour = COLOURS[r.word]
-    ax.plot([r.mean], [y], MARKERS[r.scale], color=colour, ms=8,
-            mfc=colour if r.scale == "paper" else "white")
-  rule = shown[0].focus.cells[0].rule
-  low, high = ax.get_xlim()
-  band = ax.axvspan(*_band(rule, min(low, rule.threshold), max(high, rule.threshold)),
-                    color="tab:blue", alpha=0.12, lw=0, label="what the claim accepts")
-  ax.set_yticks(range(len(keys)), [_name(next(r for r in shown if r.key == k)) for k in keys],
-                fontsize=8)
-  ax.set_ylim(len(keys) - 0.5, -0.5)
-  ax.set_xlabel(f"{scan.focus} ({shown[0].focus.rule}): final value; grey: each seed",
-                fontsize=9)
-  handles = [band, *(plt.Line2D([], [], ls="none", marker=m, color="k", mfc="white" if s == "screen"
-                        else "k", label=f"mean, {s} scale") for s, m in MARKERS.items()
-                        if any(r.scale == s for r in shown))]
-  handles += [plt.Line2D([], [], ls="none", marker="s", color=c, label=w)
-              for w, c in COLOURS.items() if any(r.word == w for r in shown)]
-  ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
-  ax.set_title(f"What it takes: {scan.claim.title}", fontsize=10)
-  save_figure(fig, path)
-
-
 def reference_verdict(scan: Scan, reference_dir: str = REFERENCE) -> str:
   """The shipped reference's verdict of its whole grid, each learning rate's short form.
 
@@ -586,12 +533,9 @@ def report_text(scanned: list[tuple[Scan, list[Row], list[str]]], screen_epochs:
 
 def write_report(out_dir: str, scanned: list[tuple[Scan, list[Row], list[str]]],
                  screen_epochs: int) -> str:
-  """Writes out_dir/sensitivity/REPORT.md and a figure per claim; returns the report's path."""
+  """Writes out_dir/sensitivity/REPORT.md (its figures: plots/sensitivity.py); returns its path."""
   folder = os.path.join(out_dir, "sensitivity")
   os.makedirs(folder, exist_ok=True)
-  for scan, rows, _ in scanned:
-    if any(r.focus for r in rows):
-      plot(scan, rows, os.path.join(folder, f"{scan.experiment}.png"))
   path = os.path.join(folder, "REPORT.md")
   disk.atomic_write(path, report_text(scanned, screen_epochs).encode())
   return path

@@ -9,6 +9,11 @@ from __future__ import annotations
 from ncl_landscape.fidelity import CHOICES, reading
 
 
+def init_label(c: float) -> str:
+  """A start's label: 'random' for warm_start_c 0 (the random start), else 'warm c = <c>'."""
+  return "random" if c == 0 else f"warm c = {c:g}"
+
+
 def _values(v) -> str:
   return "/".join(f"{x:g}" if isinstance(x, float) else str(x) for x in v) \
       if isinstance(v, (list, tuple)) else f"{v}"
