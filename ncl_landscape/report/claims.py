@@ -19,7 +19,7 @@ from ncl_landscape.report.verdicts import (MissingArm, Rule, Stat, count_statuse
                                            judge, judge_cell, paired, single, stat, verdict)
 from ncl_landscape.runs.provenance import init_label
 from ncl_landscape.runs.results import Results, subset, without_repeats
-from ncl_landscape.thresholds import HIGH, LOW, MARGIN, RISE, TOLERANCE
+from ncl_landscape.thresholds import CLEAR_START, HIGH, LOW, MARGIN, RISE, TOLERANCE
 
 CELL_FIELDS = ("sparsity", "mask_prob", "warm_start_c")  # what tells a figure's cells apart
 
@@ -361,7 +361,7 @@ def theorem3(res: Results):
   return verdict(
       single("ends at the noise floor", converged, Rule(">=", 1.0),
              f"fraction of runs ending at or below {fmt(floor)}, mean final {fmt(final)}"),
-      single("starts clearly above it", initial / floor, Rule(">=", 2.0),
+      single("starts clearly above it", initial / floor, Rule(">=", CLEAR_START),
              f"mean initial distance {fmt(initial)} over the floor"),
       note="a start within twice the noise floor leaves this run unable to show "
       f"convergence either way; outside the assumptions (initial -> final ||W^o - I||_F): "

@@ -30,6 +30,7 @@ from ncl_landscape.runs.results import Results, subset, without_repeats
 from ncl_landscape.testbed.metrics import DIVERGENCE_BOUND
 from ncl_landscape.training.experiment import Arm
 from ncl_landscape.training.hyper import Hyper
+from ncl_landscape.thresholds import REQUIRED_START
 from ncl_landscape.training.sweep import make_grid
 
 KINDS = {  # what a variant changes, smallest change first: the order 'smallest change' reads
@@ -41,7 +42,6 @@ KINDS = {  # what a variant changes, smallest change first: the order 'smallest 
 }
 SCALES = ("screen", "paper")  # a quarter of the paper's epochs, and the paper's
 SCREEN_FRACTION = 4  # the screen trains 1 / SCREEN_FRACTION of the paper's epochs
-REQUIRED_START = 3.0  # Theorem 3's warm start must lie this many times above the noise floor
 REFERENCE = os.path.join(disk.REPO, "reference", "paper")
 
 
