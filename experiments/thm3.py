@@ -6,7 +6,8 @@ alternating optimisation with row normalisation converges to W^o = W^t = I.
 Beside it: the same run with a warm-start error ten times larger (outside Assumption 2),
 the same run without row normalisation, and a run started at the solution W = I, whose
 distance measures the noise floor that sampled batches leave: convergence is judged
-against that floor, from round 0 (the initialisation) on.
+against that floor, from round 0 (the initialisation) on. The floor's runs draw their batches
+from keys of their own, so a tested run that has not converged can end above it.
 """
 from __future__ import annotations
 
@@ -63,10 +64,12 @@ def run(s: dict) -> tuple[list[dict], dict, list[dict]]:
   d = s["d"]
   noise = 0.0  # Assumption 3 (noise below the warm-start error) holds for s0 = 0
   rows, dist, outs = [], [], {}
+  root = jax.random.key(s["base_seed"])
   for method, scale, row_norm in VARIANTS:
     delta = scale / (10 * d)
-    keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(s["base_seed"]), i))(
-        np.arange(s["seeds"]))
+    # the tested arms share seed r's batches; the floor's are seeds + r, independent of them
+    first = s["seeds"] if method == FLOOR_METHOD else 0
+    keys = jax.vmap(lambda i: jax.random.fold_in(root, i))(first + np.arange(s["seeds"]))
     out = jax.vmap(lambda k: theory.srelu_dynamics(
         k, d=d, delta=delta, bias=BIAS, kappa=KAPPA, alpha=ALPHA, noise=noise, lr=LR,
         inner=s["inner"], outer=s["epochs"], batch=s["batch"], row_norm=row_norm))(keys)
@@ -74,7 +77,7 @@ def run(s: dict) -> tuple[list[dict], dict, list[dict]]:
     for r in range(s["seeds"]):
       mc = max_cosine(out.Wo[r], np.eye(d))
       sane = bool(within_bound((out.Wo[r], out.Wt[r], out.dist_o[r])))
-      rows.append({"experiment": "thm3", "method": method, "seed": r, "epochs": s["epochs"],
+      rows.append({"experiment": "thm3", "method": method, "seed": first + r, "epochs": s["epochs"],
                    "maxcos_max": float(mc.max), "maxcos_median": float(mc.median),
                    "maxcos_min": float(mc.min), "final_loss": float(out.dist_o[r, -1]),
                    "status": "ok" if sane else "diverged", "lr": LR,
@@ -129,10 +132,13 @@ SCAN = Scan(
     "starts clearly above it", {},
     "the theorem's setting; the noise floor is lowered by a batch eight times the paper "
     "profile's (sampled gradients: no closed form of the population gradient is used), over "
-    "20 rounds (every run of the paper profile settles within the first; the floor reads "
-    "the last 10)",
-    (AS_RUN, Variant("batch_32768", "batch (as run 4096)", "32768, 20 rounds", "open",
-                     {"epochs": "20"}, settings={"batch": 32768})),
+    "20 rounds for its cost (every run of the paper profile settles within the first; the "
+    "floor reads the second half of the rounds); the paper profile's batch over the same 20 "
+    "rounds tells the batch's effect from the rounds'",
+    (AS_RUN,
+     Variant("rounds_20", "rounds (as run 60)", "20, batch 4096", "open", {"epochs": "20"}),
+     Variant("batch_32768", "batch (as run 4096)", "32768, 20 rounds", "open",
+             {"epochs": "20"}, settings={"batch": 32768})),
     shortened=False, details=theorem3_details)
 EXPERIMENT = Experiment("thm3", "theorem", CLAIM, SCAN)
 

@@ -14,7 +14,7 @@ import time
 import numpy as np
 import pytest
 
-from experiments import cli, common, warm_start
+from experiments import cli, common, thm3, warm_start
 from ncl_landscape.plots import paper as plotting
 from ncl_landscape.report import rescue
 from ncl_landscape.runs import disk, store
@@ -420,6 +420,19 @@ def test_a_theorem_records_its_wall_time(tmp_path, exp):
   config = disk.load_json(str(tmp_path / exp / "config.json"))
   assert config["complete"] and config["wall_s"][exp]["total"] > 0
   assert config["environment"]["code"]["source_sha256"] == disk.source_digest()
+
+
+def test_theorem3_judges_its_runs_against_a_floor_drawn_from_other_batches(smoke_results):
+  """The floor's runs (started at W = I) draw batches no tested run sees: a tested run that
+  converged ends near the floor, not on it, so 'ends at the noise floor' can fail."""
+  rows = list(csv.DictReader(open(smoke_results / "thm3" / "summary.csv")))
+  seeds = lambda m: {r["seed"] for r in rows if r["method"] == m}
+  floor = seeds(thm3.FLOOR_METHOD)
+  tested = [m for m, _, _ in thm3.VARIANTS if m != thm3.FLOOR_METHOD]
+  assert floor and not any(floor & seeds(m) for m in tested)
+  with np.load(smoke_results / "thm3" / "curves.npz") as curves:
+    end = {m: curves["dist"][curves["method"] == m, 0, -1] for m in set(curves["method"])}
+  assert not np.isclose(end["srelu_rownorm"], end[thm3.FLOOR_METHOD]).any()
 
 
 @pytest.mark.parametrize("exp", [e for e in EXPERIMENTS if e not in THEOREMS])
