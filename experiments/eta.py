@@ -6,9 +6,11 @@ whole run has left, from each experiment's known cost scaled by the pace so far.
 
 Known costs: the seconds each experiment took the last time `make figures` ran it at this
 profile into out_dir (out_dir/timings.tsv, one `profile experiment seconds` line per finished
-experiment, which the Makefile appends); a machine's first run has none. Once an experiment
-has finished, the remaining costs are scaled by elapsed / (the finished ones' known costs),
-so a faster or slower run corrects the estimate as it goes.
+experiment, which the Makefile appends); where this machine has none yet, those of the run
+shipped beside the reference (reference/<profile>/timings.tsv, a fresh clone's `make figures`
+on the reference machine). Once an experiment has finished, the remaining costs are scaled by
+elapsed / (the finished ones' known costs), so a faster or slower machine corrects the
+estimate as it goes.
 """
 from __future__ import annotations
 
@@ -38,9 +40,13 @@ def read_costs(path: str, profile: str) -> dict[str, float]:
   return costs
 
 
-def known_costs(out_dir: str, profile: str) -> dict[str, float]:
-  """experiment -> seconds, from out_dir/timings.tsv."""
-  return read_costs(os.path.join(out_dir, "timings.tsv"), profile)
+REFERENCE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "reference")
+
+
+def known_costs(out_dir: str, profile: str, reference: str = REFERENCE) -> dict[str, float]:
+  """experiment -> seconds, from out_dir/timings.tsv, else the shipped reference's run."""
+  return {**read_costs(os.path.join(reference, profile, "timings.tsv"), profile),
+          **read_costs(os.path.join(out_dir, "timings.tsv"), profile)}
 
 
 def seconds_left(costs: dict[str, float], experiments: list[str], position: int,

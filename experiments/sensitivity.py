@@ -48,7 +48,7 @@ OWN = {
                                                  for v in scan.variants))),
     "stage": Flag("enum", "screen: every variant at a quarter of its paper epochs; confirm: at "
                   "paper scale, the variants whose screen moved toward the claim (a changed "
-                  "verdict, more seeds passing, or a mean deeper inside the rule beyond its "
+                  "verdict, more runs passing, or a mean deeper inside the rule beyond its "
                   "standard error); report: train nothing, rewrite the REPORT and figures.",
                   "one of " + ", ".join(STAGES), choices=STAGES, default="screen"),
     "dry_run": Flag("bool", "List the stage's variants with their flags, distinct runs and "

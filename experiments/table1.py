@@ -18,8 +18,7 @@ from experiments.registry import Experiment
 from ncl_landscape.plots import table1 as table_plots
 from ncl_landscape.report import claims
 from ncl_landscape.report.sensitivity import (AS_RUN, BATCH_384, BERNOULLI, GAUSSIAN_HEADS,
-                                              INDEPENDENT_MASKS, LONGER, MORE_SEEDS, TEMPERATURE,
-                                              TEXT_LR, Scan)
+                                              INDEPENDENT_MASKS, LONGER, TEMPERATURE, TEXT_LR, Scan)
 from ncl_landscape.training.experiment import Arm
 
 PROFILES = common.profiles(
@@ -61,8 +60,9 @@ CLAIM = claims.Claim("Table 1: Simplified-SimCLR vs Simplified-SimSiam",
 SCAN = Scan(
     "SimCLR above simplified_simsiam", {"lr": "0.005", "sparsities": "0.3"},
     "the scripts' learning rate at sparsity 0.3, the cell where the paper's own SimCLR is "
-    "weakest and SimCLR's lead is the claim",
-    (AS_RUN, MORE_SEEDS, LONGER, TEXT_LR, BATCH_384, TEMPERATURE, BERNOULLI, INDEPENDENT_MASKS,
+    "weakest and SimCLR's lead is the claim; there the lead fails in far more seeds than it "
+    "holds (the reference's verdict above counts them), so more seeds are not scanned",
+    (AS_RUN, LONGER, TEXT_LR, BATCH_384, TEMPERATURE, BERNOULLI, INDEPENDENT_MASKS,
      GAUSSIAN_HEADS))
 EXPERIMENT = Experiment("table1", "table", CLAIM, SCAN)
 

@@ -15,7 +15,19 @@ def test_the_remaining_costs_scale_with_the_pace_of_the_finished_ones():
 def test_each_experiments_last_timing_of_the_profile_is_its_known_cost(tmp_path):
   (tmp_path / "timings.tsv").write_text(
       "quick fig1 10\nquick fig2 20\npaper fig3 99\nquick fig3 30\nquick fig1 11\n")
-  assert eta.known_costs(str(tmp_path), "quick") == {
+  assert eta.known_costs(str(tmp_path), "quick", str(tmp_path / "none")) == {
       "fig1": 11.0, "fig2": 20.0, "fig3": 30.0}
   line = eta.line(EXPERIMENTS, "fig2", 22, {"fig1": 11.0, "fig2": 20.0, "fig3": 30.0})
   assert line == "experiment 2 of 3: fig2 (elapsed 22 s, about 100 s left of the whole run)"
+
+
+def test_a_first_run_reads_the_shipped_runs_costs_until_it_has_its_own(tmp_path):
+  shipped = tmp_path / "reference"
+  (shipped / "quick").mkdir(parents=True)
+  (shipped / "quick" / "timings.tsv").write_text("quick fig1 10\nquick fig2 20\n")
+  out = tmp_path / "results"
+  out.mkdir()
+  assert eta.known_costs(str(out), "quick", str(shipped)) == {"fig1": 10.0, "fig2": 20.0}
+  (out / "timings.tsv").write_text("quick fig1 30\n")
+  assert eta.known_costs(str(out), "quick", str(shipped)) == {"fig1": 30.0, "fig2": 20.0}
+  assert eta.known_costs(str(out), "paper", str(shipped)) == {}

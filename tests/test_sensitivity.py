@@ -131,9 +131,12 @@ def test_the_dry_run_lists_every_variant_and_trains_nothing(tmp_path, capsys):
 REACHES = Rule("within", 0.87, 0.05)
 
 
-def _row(variant: Variant, order: int, values, scale: str = "screen", at=None) -> Row:
-  """A row of constructed seeds' final values, judged by the 'reaches 0.87' rule."""
-  part = judge("reaches 0.87", {"all": stat(values, range(len(values)))}, REACHES)
+def _row(variant: Variant, order: int, values, scale: str = "screen", at=None,
+         cells: dict | None = None) -> Row:
+  """A row of constructed seeds' final values (one cell 'all', or cells: label -> values),
+  judged by the 'reaches 0.87' rule."""
+  cells = cells or {"all": values}
+  part = judge("reaches 0.87", {k: stat(v, range(len(v))) for k, v in cells.items()}, REACHES)
   v = verdict(part)
   return Row(variant, order, at, scale, "", Judgement("", str(v), [], v.short), part)
 
@@ -147,7 +150,8 @@ def test_the_conclusion_picks_the_smallest_change_that_reproduces_it():
   text, seeds = _variant("latents", "text"), _variant("seeds", "seeds")
   rows = [_row(AS_RUN, 0, fails), _row(text, 2, holds), _row(_variant("lr", "open"), 1, fails)]
   assert sensitivity.conclusion(rows) == (
-      "The smallest change that reproduces it: latents x (0.870, 3 of 3 seeds, in the screen "
+      "The smallest change that reproduces it: latents x (0.870, 3 of 3 runs in 1 cell, in the "
+      "screen "
       "only, not yet confirmed at paper scale).")
   assert sensitivity.conclusion(rows + [_row(seeds, 3, holds)]).startswith(
       "The smallest change that reproduces it: seeds x")
@@ -179,6 +183,33 @@ def test_the_confirm_stage_takes_the_values_that_move_toward_the_claim():
   assert not sensitivity.moves_toward(_row(bernoulli, 6, (0.64, 0.73, 0.80)), rows[0])
   # the same mean, but one seed now passes: confirmed
   assert sensitivity.moves_toward(_row(bernoulli, 6, (0.5, 0.76, 0.88)), rows[0])
+
+
+def test_a_move_toward_the_claim_is_measured_on_the_cells_both_rows_judged():
+  """A variant that judges fewer cells (Figure 7 judges those that start near the paper's) does
+  not move by dropping the as-run's worst cell."""
+  worse = (0.60, 0.61, 0.62)
+  same = (0.70, 0.71, 0.72)
+  base = _row(AS_RUN, 0, None, cells={"a": same, "b": worse})
+  fewer = _row(sensitivity.BERNOULLI, 6, None, cells={"a": same})
+  assert fewer.mean > base.mean + 0.04 and fewer.word == base.word
+  assert not sensitivity.moves_toward(fewer, base)
+  assert not sensitivity.moves_toward(_row(sensitivity.BERNOULLI, 6, None, cells={"c": same}),
+                                      base)  # no cell in common, the same verdict
+  closer = _row(sensitivity.BERNOULLI, 6, None, cells={"a": (0.76, 0.77, 0.78)})
+  assert sensitivity.moves_toward(closer, base)
+  assert "1 of 2 rows judge other cells" in sensitivity.cells_note([base, fewer])
+  assert sensitivity.cells_note([base, closer._replace(focus=base.focus)]) == ""
+
+
+def test_a_rows_runs_count_those_excluded_and_those_still_moving():
+  rows = [{"status": s} for s in ("ok", "ok", "ok", "diverged", "unbounded", "diverged")]
+  curves = {"status": np.array([r["status"] for r in rows]),
+            "convergence": np.array(["settled", "still_moving", "still_moving", "", "", ""])}
+  assert sensitivity.run_health(results.Results(rows, curves, [])) == (
+      "6: 2 diverged, 1 unbounded; 2 still moving")
+  assert sensitivity.run_health(results.Results(rows[:3], {"status": curves["status"][:3]}, [])) \
+      == "3: none excluded"
 
 
 def test_a_diverging_arm_is_reported_as_a_result():

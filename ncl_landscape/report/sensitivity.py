@@ -24,7 +24,7 @@ import numpy as np
 
 from ncl_landscape.methods import registry
 from ncl_landscape.report.claims import Claim, Judgement, judgements
-from ncl_landscape.report.verdicts import RULE, WORDS, MissingArm, Part, fmt
+from ncl_landscape.report.verdicts import RULE, WORDS, MissingArm, Part, fmt, not_ok_text
 from ncl_landscape.runs import disk, results
 from ncl_landscape.runs.results import Results, subset, without_repeats
 from ncl_landscape.testbed.metrics import DIVERGENCE_BOUND
@@ -77,7 +77,7 @@ class Scan(NamedTuple):
 
 AS_RUN = Variant("as_run", "as run", "", "as run")
 MORE_SEEDS = Variant("seeds_20", "seeds", "20", "seeds", {"seeds": "20"})
-LONGER = Variant("epochs_x2", "epochs", "x2 (16000 at paper scale)", "training", epochs_factor=2)
+LONGER = Variant("epochs_x2", "epochs", "x2 (at each scale)", "training", epochs_factor=2)
 TEXT_LR = Variant("lr_0.025", "learning rate", "0.025 (the text's)", "open", {"lr": "0.025"})
 BATCH_384 = Variant("batch_384", "batch size", "384 (the flagless default)", "open",
                     {"batch_size": "384"})
@@ -220,6 +220,7 @@ class Row(NamedTuple):
   label: str  # which runs, where a result holds several learning rates, e.g. 'lr 0.025'
   judgement: Judgement  # the report's verdict of these runs
   focus: Part | None  # the scan's focus part of that verdict (None: no verdict)
+  health: str = ""  # its runs: how many, excluded (not ok) and still moving (run_health)
 
   @property
   def key(self) -> tuple:
@@ -242,8 +243,20 @@ class Row(NamedTuple):
     return float(np.mean([c.stat.mean for c in self.focus.cells])) if self.focus else np.nan
 
   @property
+  def cells(self) -> set[str]:
+    """The labels of the focus part's cells (the cells the claim judged)."""
+    return {c.label for c in self.focus.cells} if self.focus else set()
+
+  def on(self, cells: set[str]) -> Row:
+    """The row with its focus part kept to the given cells (e.g. those another row judged)."""
+    if not self.focus:
+      return self
+    return self._replace(focus=self.focus._replace(
+        cells=tuple(c for c in self.focus.cells if c.label in cells)))
+
+  @property
   def passing(self) -> tuple[int, int]:
-    """(seeds that pass the focus part, seeds judged), over its cells."""
+    """(runs that pass the focus part, runs judged), over its cells (seeds x cells)."""
     cells = self.focus.cells if self.focus else ()
     return sum(c.passing for c in cells), sum(c.stat.ok for c in cells)
 
@@ -265,13 +278,14 @@ class Row(NamedTuple):
 
   @property
   def counts(self) -> str:
-    """'1 of 5 seeds' pass the focus part; '' for a theorem's single number."""
+    """'1 of 5 runs in 1 cell' pass the focus part; '' for a theorem's single number."""
     if not self.focus or not any(c.stat.seeds for c in self.focus.cells):
       return ""
-    return "{} of {} seeds".format(*self.passing)
+    n = len(self.focus.cells)
+    return "{} of {} runs".format(*self.passing) + f" in {n} cell{'s' * (n != 1)}"
 
   def cell(self) -> str:
-    """'0.729 (1 of 5 seeds)'."""
+    """'0.729 (1 of 5 runs in 1 cell)'."""
     if not self.focus:
       return "n/a"
     return fmt(self.mean) + (f" ({self.counts})" if self.counts else "")
@@ -288,6 +302,24 @@ def split(res: Results, field: str) -> list[tuple[float | None, Results]]:
   if not len(values):
     return [(None, res)]
   return [(float(v), subset(res, np.isclose(column, v) | np.isnan(column))) for v in values]
+
+
+def run_health(res: Results) -> str:
+  """Its runs in words: how many, those excluded from every mean (status not ok, by status) and the
+  ok ones still moving at the end (convergence flag), e.g. '36: 2 diverged; 5 still moving'.
+
+  Args:
+    res: the runs (each once).
+
+  Returns:
+    The text; 'none excluded' without runs not ok, and no 'still moving' without the flag.
+  """
+  statuses = [r["status"] for r in res.rows]
+  flags = res.curves.get("convergence")
+  moving = ("" if flags is None or not (flags != "").any() else
+            f"; {int(np.sum((flags == 'still_moving') & (res.curves['status'] == 'ok')))} "
+            "still moving")
+  return f"{len(statuses)}: {not_ok_text(statuses) or 'none excluded'}{moving}"
 
 
 def focus_part(claim: Claim, res: Results, name: str) -> Part | None:
@@ -320,7 +352,7 @@ def judge(scan: Scan, order: int, variant: Variant, res: Results, scale: str) ->
     for lr, part in by_lr:
       rows.append(Row(variant, order, at, scale, f"lr {lr:g}" if len(by_lr) > 1 else "",
                       judgements(scan.claim, part)[0],
-                      focus_part(scan.claim, part, scan.focus)))
+                      focus_part(scan.claim, part, scan.focus), run_health(without_repeats(part))))
   return rows
 
 
@@ -360,12 +392,17 @@ def collect(out_dir: str, scan: Scan, reference_base: Results | None) -> tuple[l
 def moves_toward(row: Row, base: Row) -> bool:
   """Whether row moves toward the claim from base (the as-run screen row of its label).
 
-  It does when its verdict differs, when it passes a larger share of seeds, or when its focus value
-  lies deeper inside the claim's rule by more than the standard error of the difference of the two
-  means (all unrounded).
+  It does when its verdict differs, or, on the cells both judged (a claim may judge a cell in one
+  and not the other: Figure 7 judges those whose start lies near the paper's), when it passes a
+  larger share of runs, or when its focus value lies deeper inside the claim's rule by more than
+  the standard error of the difference of the two means (all unrounded).
   """
   if row.word != base.word:
     return True
+  shared = row.cells & base.cells
+  if not shared:
+    return False
+  row, base = row.on(shared), base.on(shared)
   (k, n), (k0, n0) = row.passing, base.passing
   if n and n0 and k / n > k0 / n0:
     return True
@@ -406,7 +443,7 @@ def conclusion(rows: list[Row]) -> str:
   """The one sentence: the smallest change that reproduces the claim, or that none does.
 
   Judged at the largest scale each value ran at: the least kind of change (KINDS), then the larger
-  share of seeds passing the focus part, then its value deeper inside the rule (all unrounded), then
+  share of runs passing the focus part, then its value deeper inside the rule (all unrounded), then
   the scan's order.
   """
   rows = latest(rows)
@@ -458,24 +495,38 @@ def _changes(variant: Variant) -> str:
       ", ".join(f"{k} = {v}" for k, v in variant.settings.items())])) or "none"
 
 
-def _table(scan: Scan, rows: list[Row], screen_epochs: int) -> list[str]:
-  """choice x value -> final value (seeds passing) and verdict, at each scale the scan runs."""
+def _table(scan: Scan, rows: list[Row]) -> list[str]:
+  """choice x value -> final value (runs passing), verdict and runs, at each scale the scan runs."""
   scales = SCALES if scan.shortened else SCALES[1:]
-  names = {"screen": f"screen ({screen_epochs} epochs)", "paper": "paper scale"}
-  lines = ["| choice | value | changes | " + " | ".join(f"{names[s]}: {scan.focus} | verdict"
-                                                      for s in scales) + " |",
-           "|---|---|---|" + "---|---|" * len(scales)]
+  names = {"screen": "screen", "paper": "paper scale"}
+  lines = ["| choice | value | changes | " + " | ".join(
+               f"{names[s]}: {scan.focus} | verdict | runs: excluded; still moving"
+               for s in scales) + " |",
+           "|---|---|---|" + "---|---|---|" * len(scales)]
   by_key = {}
   for r in sorted(rows, key=lambda r: r.key):
     by_key.setdefault(r.key, {})[r.scale] = r
   for at_scale in by_key.values():
     r = next(iter(at_scale.values()))
     value = (r.value or "-") + (f", {r.label}" if r.label else "")
-    cells = [c for s in scales for c in ((at_scale[s].cell(), at_scale[s].judgement.short)
-                                         if s in at_scale else ("not run", ""))]
+    cells = [c for s in scales for c in (
+        (at_scale[s].cell(), at_scale[s].judgement.short, at_scale[s].health)
+        if s in at_scale else ("not run", "", ""))]
     lines.append(f"| {r.variant.choice} | {value} | {_changes(r.variant)} | "
                  + " | ".join(cells) + " |")
   return lines
+
+
+def cells_note(rows: list[Row]) -> str:
+  """A sentence where rows judge different cells than the as-run row of their scale; else ''."""
+  base = {(r.scale, r.label): r.cells for r in rows if r.variant.kind == "as run"}
+  differ = [r for r in rows if r.focus and (r.scale, r.label) in base
+            and r.cells != base[r.scale, r.label]]
+  if not differ:
+    return ""
+  return (f"{len(differ)} of {len(rows)} rows judge other cells than the as-run row of their "
+          "scale (the claim decides which cells it judges; each value names its count): a move "
+          "toward the claim is measured on the cells a row shares with the as-run screen.")
 
 
 def section(scan: Scan, rows: list[Row], details: list[str], screen_epochs: int,
@@ -483,7 +534,7 @@ def section(scan: Scan, rows: list[Row], details: list[str], screen_epochs: int,
   """The claim's section of the "What it takes" REPORT.
 
   The paper's claim, the reference's verdict, what was scanned, the table (choice x value -> final
-  value, seeds passing, verdict, at each scale), the one sentence, the details and the figure.
+  value, runs passing, verdict, at each scale), the one sentence, the details and the figure.
 
   Args:
     scan: the scan, bound to its experiment and claim.
@@ -502,16 +553,21 @@ def section(scan: Scan, rows: list[Row], details: list[str], screen_epochs: int,
            f"{reference_verdict(scan)}.",
            f"- Scanned around {base}: {scan.scope}.",
            f"- Shown: the final value of '{scan.focus}' (the mean of its cells' means; where "
-           "seeds are judged, how many of all its cells' seeds pass it); at paper scale the "
-           "as-run row is the shipped reference's own runs of this grid.", ""]
+           "seeds are judged, how many of all its cells' runs pass it); every run of each row, in "
+           "the arms the claim judges or not: those excluded from every mean (not ok) and those "
+           "still moving at the end; at "
+           "paper scale the as-run row is the shipped reference's own runs of this grid."
+           + (f" {cells_note(rows)}" if cells_note(rows) else ""),
+           *([f"- The screen trains {screen_epochs} epochs (a quarter of the paper's), the "
+              "longer-training variant twice that."] if scan.shortened else []), ""]
   scanned = len({r.order for r in rows if r.variant.kind != "as run"})
   if not scanned:
-    return lines + [*(_table(scan, rows, screen_epochs) if rows else []), "",
+    return lines + [*(_table(scan, rows) if rows else []), "",
                     f"**What it takes:** not scanned yet (`python -m experiments.sensitivity "
                     f"--claims={scan.experiment}`).", ""]
   so_far = (f" ({scanned} of {len(scan.variants) - 1} changes scanned so far)"
             if scanned < len(scan.variants) - 1 else "")
-  lines += [*_table(scan, rows, screen_epochs), "",
+  lines += [*_table(scan, rows), "",
             f"**What it takes:** {conclusion(rows)[:-1]}{so_far}.", ""]
   lines += details + ([""] if details else [])
   return lines + ([f"![{scan.experiment}]({figure})", ""] if figure else [])
@@ -535,11 +591,11 @@ def report_text(scanned: list[tuple[Scan, list[Row], list[str]]], screen_epochs:
            "(experiments/sensitivity.py) and is judged by the rule of every REPORT: "
            f"{RULE} The screen trains every value at a quarter of the paper's epochs "
            f"({screen_epochs}); a value that moves toward the claim from the as-run screen "
-           "(its verdict changes, a larger share of seeds passes, or its mean lies deeper "
-           "inside the claim's rule by more than the standard error of the difference) is "
-           "confirmed at paper scale. The one sentence per claim names the smallest change "
+           "(its verdict changes, or, on the cells both judge, a larger share of runs passes "
+           "or its mean lies deeper inside the claim's rule by more than the standard error of "
+           "the difference) is confirmed at paper scale. The one sentence per claim names the smallest change "
            "that reproduces it, at the largest scale it ran at: the least kind of change, then "
-           "the larger share of seeds passing, then the value deeper inside the claim's rule "
+           "the larger share of runs passing, then the value deeper inside the claim's rule "
            f"(all unrounded). Kinds of change, smallest first: {kinds}.", ""]
   for scan, rows, details in scanned:
     figure = f"{scan.experiment}.png" if any(r.focus for r in rows) else None
