@@ -215,7 +215,7 @@ def test_a_rows_runs_count_those_excluded_and_those_still_moving():
 def test_a_diverging_arm_is_reported_as_a_result():
   dist = np.stack([0.05 * 10.0 ** np.arange(9), 0.06 * 10.0 ** np.arange(9)])
   curves = {"method": np.array(["srelu_no_norm"] * 2), "dist": dist[:, None].repeat(2, 1)}
-  line = sensitivity.divergence_line(curves, "srelu_no_norm")
+  line = claims.divergence_line(curves, "srelu_no_norm")
   assert line == ("srelu_no_norm diverges in 2 of 2 runs: from 0.055, ||W^o - I||_F, growing "
                   "about 10x per round, leaves 10^6 at round 8 (median)")
 

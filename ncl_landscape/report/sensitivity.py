@@ -23,14 +23,13 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from ncl_landscape.methods import registry
-from ncl_landscape.report.claims import Claim, Judgement, judgements
+from ncl_landscape.report.claims import Claim, Judgement, divergence_line, judgements
 from ncl_landscape.report.verdicts import RULE, WORDS, MissingArm, Part, fmt, not_ok_text
 from ncl_landscape.runs import disk, results
 from ncl_landscape.runs.results import Results, subset, without_repeats
-from ncl_landscape.testbed.metrics import DIVERGENCE_BOUND
+from ncl_landscape.thresholds import REQUIRED_START
 from ncl_landscape.training.experiment import Arm
 from ncl_landscape.training.hyper import Hyper
-from ncl_landscape.thresholds import REQUIRED_START
 from ncl_landscape.training.sweep import make_grid
 
 KINDS = {  # what a variant changes, smallest change first: the order 'smallest change' reads
@@ -95,32 +94,6 @@ def sizes(n: int) -> Variant:
   """The Variant of Figure 7's full-rank sizes p = d = m = n (as run 20, inferred)."""
   return Variant(f"p_d_m_{n}", "p = d = m (as run 20)", str(n), "open",
                  config={"data": {"p": n, "d": n}, "model": {"m": n}})
-
-
-def divergence_line(curves: dict, method: str) -> str:
-  """How a theorem arm's ||W^o - I||_F leaves the sane range (metrics.DIVERGENCE_BOUND), in words.
-
-  Args:
-    curves: a Theorem 3 result's curves.npz arrays: 'method' [runs] and 'dist' [runs, 2, rounds + 1]
-      (||W^o - I||_F, ||W^t - I||_F after each round, round 0 the start).
-    method: the arm.
-
-  Returns:
-    In how many runs it leaves, from where, how fast per round and at which round (the median); or,
-    bounded in every run, where it starts and ends (means).
-  """
-  dist = curves["dist"][curves["method"] == method, 0]  # [runs, rounds + 1]
-  out = ~(np.abs(dist) <= DIVERGENCE_BOUND)
-  gone = out.any(1)
-  start = fmt(float(dist[:, 0].mean()))
-  if not gone.any():
-    return f"{method}: bounded in every run, from {start} to {fmt(float(dist[:, -1].mean()))}"
-  first = out.argmax(1)[gone]
-  growth = [(d[f - 1] / d[1]) ** (1 / (f - 2)) for d, f in zip(dist[gone], first) if f > 2]
-  rate = f", growing about {np.median(growth):.0f}x per round," if growth else ""
-  bound = f"10^{np.log10(DIVERGENCE_BOUND):.0f}"
-  return (f"{method} diverges in {gone.sum()} of {len(gone)} runs: from {start}, "
-          f"||W^o - I||_F{rate} leaves {bound} at round {np.median(first):g} (median)")
 
 
 def ends_line(res: Results, method: str) -> str:
