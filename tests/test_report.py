@@ -6,7 +6,7 @@ import pytest
 from experiments import registry
 from ncl_landscape.report import writer
 from ncl_landscape.report.claims import (HIGH, LOW, atlas, contrast, falls, judgements, rises,
-                                         rises_from, stays_low, table1)
+                                         rises_from, stays_low, table1, theory_table)
 from ncl_landscape.report.verdicts import MissingArm, Rule, fmt_beside, judge, stat
 from ncl_landscape.runs import provenance
 from ncl_landscape.runs.directory import save_results
@@ -288,3 +288,11 @@ def test_a_summary_gives_each_parts_cells_and_where_seeds_split():
                                               "cl": cl}), []))
   assert verdict.short == ("partly: CL above NCL 2 of 2 cells, CL high 1 of 2 (sparsity 0.3: "
                            "1 of 3 seeds, borderline), NCL low 2 of 2")
+
+
+def test_a_theorem_row_whose_runs_all_diverged_says_so_rather_than_nan():
+  theory = [{"quantity": "a", "measured": "nan", "initial": "nan", "diverged_runs": "5"},
+            {"quantity": "b", "measured": "0.03", "initial": "0.05", "diverged_runs": "0"}]
+  lines = theory_table(Results([], {}, theory))
+  assert lines[2] == "| a | every run diverged | every run diverged | 5 |"
+  assert lines[3] == "| b | 0.03 | 0.05 | 0 |"

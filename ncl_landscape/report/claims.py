@@ -289,10 +289,16 @@ TABLE1_MODELS = {"simplified_simclr": "simplified_simclr",  # our arm -> the pap
 
 
 def theory_table(res: Results) -> list[str]:
-  """theory.csv as markdown table lines, its columns as the file has them."""
+  """theory.csv as markdown table lines, its columns as the file has them; a mean that no run
+  enters (every run of the row diverged, theory.csv's nan) reads 'every run diverged'."""
   columns = list(res.theory[0]) if res.theory else []
   lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-  return lines + ["| " + " | ".join(r[c] for c in columns) + " |" for r in res.theory]
+
+  def cell(row: dict, column: str) -> str:
+    gone = row[column] == "nan" and row.get("diverged_runs") not in (None, "", "0")
+    return "every run diverged" if gone else row[column]
+
+  return lines + ["| " + " | ".join(cell(r, c) for c in columns) + " |" for r in res.theory]
 
 
 def _value(res: Results, prefix: str, column: str = "measured") -> float:
