@@ -185,6 +185,18 @@ def test_the_confirm_stage_takes_the_values_that_move_toward_the_claim():
   assert sensitivity.moves_toward(_row(bernoulli, 6, (0.5, 0.76, 0.88)), rows[0])
 
 
+def test_a_moved_value_awaits_its_confirm_until_it_has_a_paper_scale_row():
+  temperature, bernoulli = sensitivity.TEMPERATURE, sensitivity.BERNOULLI
+  rows = [_row(AS_RUN, 0, (0.7, 0.71, 0.72)),
+          _row(temperature, 5, (0.87, 0.87, 0.87), at=0.1),  # moved
+          _row(temperature, 5, (0.7, 0.71, 0.72), at=0.5),  # did not
+          _row(bernoulli, 6, (0.86, 0.87, 0.88))]  # moved
+  assert [(r.variant, r.value) for r in sensitivity.awaiting_confirm(rows)] == [
+      (temperature, "0.1"), (bernoulli, bernoulli.value)]
+  confirmed = _row(bernoulli, 6, (0.7, 0.7, 0.7), scale="paper")
+  assert [r.value for r in sensitivity.awaiting_confirm(rows + [confirmed])] == ["0.1"]
+
+
 def test_a_move_toward_the_claim_is_measured_on_the_cells_both_rows_judged():
   """A variant that judges fewer cells (Figure 7 judges those that start near the paper's) does
   not move by dropping the as-run's worst cell."""

@@ -490,6 +490,14 @@ def _table(scan: Scan, rows: list[Row]) -> list[str]:
   return lines
 
 
+def awaiting_confirm(rows: list[Row]) -> list[Row]:
+  """The screen rows that moved toward the claim (moves_toward) and have no paper-scale row yet."""
+  base = {r.label: r for r in rows if r.scale == "screen" and r.variant.kind == "as run"}
+  confirmed = {r.key for r in rows if r.scale == "paper"}
+  return [r for r in rows if r.scale == "screen" and r.variant.kind != "as run"
+          and r.label in base and r.key not in confirmed and moves_toward(r, base[r.label])]
+
+
 def cells_note(rows: list[Row]) -> str:
   """A sentence where rows judge different cells than the as-run row of their scale; else ''."""
   base = {(r.scale, r.label): r.cells for r in rows if r.variant.kind == "as run"}
@@ -540,8 +548,15 @@ def section(scan: Scan, rows: list[Row], details: list[str], screen_epochs: int,
                     f"--claims={scan.experiment}`).", ""]
   so_far = (f" ({scanned} of {len(scan.variants) - 1} changes scanned so far)"
             if scanned < len(scan.variants) - 1 else "")
+  waiting = awaiting_confirm(rows) if scan.shortened else []
   lines += [*_table(scan, rows), "",
             f"**What it takes:** {conclusion(rows)[:-1]}{so_far}.", ""]
+  if waiting:
+    lines += [f"Moved toward the claim in the screen, not yet run at paper scale ({len(waiting)}): "
+              + ", ".join(f"{r.variant.choice} {r.value}" + (f" ({r.label})" if r.label else "")
+                          for r in waiting)
+              + f" (`python -m experiments.sensitivity --claims={scan.experiment} "
+              "--stage=confirm`).", ""]
   lines += details + ([""] if details else [])
   return lines + ([f"![{scan.experiment}]({figure})", ""] if figure else [])
 
