@@ -150,11 +150,10 @@ def test_the_conclusion_picks_the_smallest_change_that_reproduces_it():
   text, seeds = _variant("latents", "text"), _variant("seeds", "seeds")
   rows = [_row(AS_RUN, 0, fails), _row(text, 2, holds), _row(_variant("lr", "open"), 1, fails)]
   assert sensitivity.conclusion(rows) == (
-      "The smallest change that reproduces it: latents x (0.870, 3 of 3 runs in 1 cell, in the "
-      "screen "
-      "only, not yet confirmed at paper scale).")
+      "The smallest change that reproduces it in the cells scanned: latents x (0.870, 3 of 3 runs "
+      "in 1 cell, in the screen only, not yet confirmed at paper scale).")
   assert sensitivity.conclusion(rows + [_row(seeds, 3, holds)]).startswith(
-      "The smallest change that reproduces it: seeds x")
+      "The smallest change that reproduces it in the cells scanned: seeds x")
   # confirmed failing at paper scale: no longer a candidate
   assert sensitivity.conclusion(rows + [_row(text, 2, fails, "paper")]) == (
       "None of the scanned settings does (1 of them judged in the screen only, at a quarter of "
@@ -164,7 +163,8 @@ def test_the_conclusion_picks_the_smallest_change_that_reproduces_it():
   # equal kinds and seeds: decided on the unrounded value, deeper inside the band
   near, nearer = _variant("a", "open"), _variant("b", "open")
   tie = [_row(near, 1, (0.9195, 0.9196, 0.9197)), _row(nearer, 2, (0.9194, 0.9195, 0.9196))]
-  assert sensitivity.conclusion(tie).startswith("The smallest change that reproduces it: b x")
+  assert sensitivity.conclusion(tie).startswith(
+      "The smallest change that reproduces it in the cells scanned: b x")
 
 
 def test_the_confirm_stage_takes_the_values_that_move_toward_the_claim():

@@ -434,7 +434,8 @@ def conclusion(rows: list[Row]) -> str:
   numbers = ", ".join(filter(None, [fmt(best.mean), best.counts, best.label, where]))
   if best.variant.kind == "as run":
     return f"As run it reproduces ({numbers})."
-  return (f"The smallest change that reproduces it: {best.variant.choice} {best.value} "
+  return (f"The smallest change that reproduces it in the cells scanned: {best.variant.choice} "
+          f"{best.value} "
           f"({numbers}).")
 
 
@@ -528,12 +529,14 @@ def section(scan: Scan, rows: list[Row], details: list[str], screen_epochs: int,
   """
   claim = scan.claim
   base = f"the paper profile with {_flags(scan.base)}" if scan.base else "the paper profile"
+  rules = [r.focus.cells[0].rule for r in rows if r.focus and r.focus.cells]
+  rule = f", whose rule is {rules[0]}" if rules else ""
   lines = [f"## {claim.title}", "",
            f"- Paper: {claim.paper}",
            "- As run, the shipped reference (its whole grid): "
            f"{reference_verdict(scan)}.",
            f"- Scanned around {base}: {scan.scope}.",
-           f"- Shown: the final value of '{scan.focus}' (the mean of its cells' means; where "
+           f"- Shown: the final value of '{scan.focus}'{rule} (the mean of its cells' means; where "
            "seeds are judged, how many of all its cells' runs pass it); every run of each row, in "
            "the arms the claim judges or not: those excluded from every mean (not ok) and those "
            "still moving at the end; at "
@@ -581,8 +584,9 @@ def report_text(scanned: list[tuple[Scan, list[Row], list[str]]], screen_epochs:
            f"({screen_epochs}); a value that moves toward the claim from the as-run screen "
            "(its verdict changes, or, on the cells both judge, a larger share of runs passes "
            "or its mean lies deeper inside the claim's rule by more than the standard error of "
-           "the difference) is confirmed at paper scale. The one sentence per claim names the smallest change "
-           "that reproduces it, at the largest scale it ran at: the least kind of change, then "
+           "the difference) is confirmed at paper scale. The one sentence per claim names the "
+           "smallest change that reproduces it in the cells scanned, at the largest scale it ran "
+           "at: the least kind of change, then "
            "the larger share of runs passing, then the value deeper inside the claim's rule "
            f"(all unrounded). Kinds of change, smallest first: {kinds}.", ""]
   for scan, rows, details in scanned:
