@@ -288,6 +288,11 @@ TABLE1_MODELS = {"simplified_simclr": "simplified_simclr",  # our arm -> the pap
                  "simplified_simsiam_enc_pred": "simplified_simsiam"}
 
 
+def diverged(row: dict) -> bool:
+  """Whether a theory.csv row counts diverged runs."""
+  return row.get("diverged_runs") not in (None, "", "0")
+
+
 def theory_table(res: Results) -> list[str]:
   """theory.csv as markdown table lines, its columns as the file has them; a mean that no run
   enters (every run of the row diverged, theory.csv's nan) reads 'every run diverged'."""
@@ -295,8 +300,7 @@ def theory_table(res: Results) -> list[str]:
   lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
 
   def cell(row: dict, column: str) -> str:
-    gone = row[column] == "nan" and row.get("diverged_runs") not in (None, "", "0")
-    return "every run diverged" if gone else row[column]
+    return "every run diverged" if row[column] == "nan" and diverged(row) else row[column]
 
   return lines + ["| " + " | ".join(cell(r, c) for c in columns) + " |" for r in res.theory]
 
@@ -387,8 +391,7 @@ def theorem3(res: Results):
     raise MissingArm("no 'srelu_rownorm' row in theory.csv")
   floor, initial = float(good["noise_floor"]), float(good["initial"])
   converged, final = float(good["converged_runs"]), float(good["measured"])
-  others = "; ".join(divergence_line(res.curves, name) if r.get("diverged_runs") not in
-                     (None, "", "0") else
+  others = "; ".join(divergence_line(res.curves, name) if diverged(r) else
                      f"{name}: {fmt(float(r['initial']))} -> {fmt(float(r['measured']))}"
                      for name, r in by.items() if name != "srelu_rownorm")
   return verdict(

@@ -384,6 +384,13 @@ def moves_toward(row: Row, base: Row) -> bool:
   return row.margin - base.margin > se
 
 
+def moved(rows: list[Row]) -> list[Row]:
+  """The screen rows that move toward the claim from the as-run screen row of their label."""
+  base = {r.label: r for r in rows if r.scale == "screen" and r.variant.kind == "as run"}
+  return [r for r in rows if r.scale == "screen" and r.variant.kind != "as run"
+          and r.label in base and moves_toward(r, base[r.label])]
+
+
 def to_confirm(scan: Scan, rows: list[Row]) -> list[Variant]:
   """The variants the confirm stage trains at paper scale: those whose screen moved.
 
@@ -392,15 +399,13 @@ def to_confirm(scan: Scan, rows: list[Row]) -> list[Variant]:
   that reproduces at paper scale may not yet at the screen's epochs: the move, not only a changed
   verdict, earns a confirm.
   """
-  screen = [r for r in rows if r.scale == "screen"]
-  base = {r.label: r for r in screen if r.variant.kind == "as run"}
+  rows = moved(rows)
   out = []
   for variant in scan.variants[1:]:
-    moved = [r for r in screen if r.variant == variant and r.label in base
-             and moves_toward(r, base[r.label])]
-    if moved:
-      out.append(variant._replace(values=tuple(dict.fromkeys(r.at for r in moved)))
-                 if variant.split else variant)
+    values = [r.at for r in rows if r.variant == variant]
+    if values:
+      out.append(variant._replace(values=tuple(dict.fromkeys(values))) if variant.split
+                 else variant)
   return out
 
 
@@ -492,11 +497,9 @@ def _table(scan: Scan, rows: list[Row]) -> list[str]:
 
 
 def awaiting_confirm(rows: list[Row]) -> list[Row]:
-  """The screen rows that moved toward the claim (moves_toward) and have no paper-scale row yet."""
-  base = {r.label: r for r in rows if r.scale == "screen" and r.variant.kind == "as run"}
+  """The screen rows that moved toward the claim (moved) and have no paper-scale row yet."""
   confirmed = {r.key for r in rows if r.scale == "paper"}
-  return [r for r in rows if r.scale == "screen" and r.variant.kind != "as run"
-          and r.label in base and r.key not in confirmed and moves_toward(r, base[r.label])]
+  return [r for r in moved(rows) if r.key not in confirmed]
 
 
 def cells_note(rows: list[Row]) -> str:
