@@ -49,7 +49,7 @@ def plot(scan: Scan, rows: list[Row], path: str) -> None:
   ax.set_yticks(range(len(keys)), [_name(next(r for r in shown if r.key == k)) for k in keys],
                 fontsize=8)
   ax.set_ylim(len(keys) - 0.5, -0.5)
-  ax.set_xlabel(f"{scan.focus} ({shown[0].focus.rule}): final value; grey: each seed",
+  ax.set_xlabel(f"{scan.focus} ({shown[0].focus.rule}): each run's value (grey) and the mean",
                 fontsize=9)
   handles = [band, *(plt.Line2D([], [], ls="none", marker=m, color="k", mfc="white" if s == "screen"
                         else "k", label=f"mean, {s} scale") for s, m in MARKERS.items()
@@ -57,5 +57,7 @@ def plot(scan: Scan, rows: list[Row], path: str) -> None:
   handles += [plt.Line2D([], [], ls="none", marker="s", color=c, label=w)
               for w, c in COLOURS.items() if any(r.word == w for r in shown)]
   ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
-  ax.set_title(f"What it takes: {scan.claim.title}", fontsize=10)
+  scanned = " ".join(f"--{flag}={value}" for flag, value in scan.base.items())
+  title = f"What it takes: {scan.claim.title}"
+  ax.set_title(title + (f"\nscanned with {scanned}" if scanned else ""), fontsize=10)
   save_figure(fig, path)
