@@ -46,7 +46,7 @@ PROFILES = common.profiles(
                    recovered_at=RECOVERED_AT),
     smoke=dict(sparsities=(0.1,), widths=(10,), warm_start_c=(1.0,),
                mechanisms=("ncl_pred", "byol", "cl")),
-    quick=dict(log_every=15, widths=(10, 50), warm_start_c=(0.5, 1.0, 1.5, 2.0)),
+    quick=dict(widths=(10, 50), warm_start_c=(0.5, 1.0, 1.5, 2.0)),
     long=dict(widths=(10, 50), warm_start_c=(0.5, 1.0, 1.5, 2.0)),
     paper=dict(warm_start_c=(0.4, 0.6, 0.8, 1.0, 1.25, 1.5, 2.0)))
 USES = ("mechanisms", "widths", "recovered_at")
