@@ -16,12 +16,18 @@ COMPILE_SPEED = (LEGACY_EMITTERS, "--xla_llvm_disable_expensive_passes=true",
                  "--xla_cpu_parallel_codegen_split_count=1")
 
 
+def _probe(flags: str) -> subprocess.Popen:
+  return subprocess.Popen([sys.executable, "-c", "import jax; jax.devices()"],
+                          env={**os.environ, "XLA_FLAGS": flags}, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL)
+
+
 def _known(flags: tuple[str, ...]) -> list[str]:
-  """The flags this jaxlib's XLA knows (it aborts on an unknown one), probed side by side."""
-  probes = {flag: subprocess.Popen([sys.executable, "-c", "import jax; jax.devices()"],
-                                   env={**os.environ, "XLA_FLAGS": flag},
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            for flag in flags}
+  """The flags this jaxlib's XLA knows (it aborts on an unknown one): all of them in one probe,
+  else each alone, side by side."""
+  if _probe(" ".join(flags)).wait() == 0:
+    return list(flags)
+  probes = {flag: _probe(flag) for flag in flags}
   return [flag for flag, probe in probes.items() if probe.wait() == 0]
 
 

@@ -89,13 +89,17 @@ def test_calibration_counts_a_miss_and_a_false_alarm():
   assert every.misses == () and set(every.false_alarms) == {"ncl seed 1", "cl seed 0"}
 
 
-def test_calibration_needs_one_partner_per_run():
+def test_calibration_needs_a_partner_for_each_shorter_run():
   short = _curves(QUICK, [("ncl", 0, np.full(QUICK.size, 0.5))] * 2)
   with pytest.raises(ValueError, match="told apart"):
     calibration(short, _curves(LONG, [("ncl", 0, np.full(LONG.size, 0.5))]))
   short = _curves(QUICK, [("ncl", 0, np.full(QUICK.size, 0.5))])
   with pytest.raises(ValueError, match="no partner"):
     calibration(short, _curves(LONG, [("ncl", 1, np.full(LONG.size, 0.5))]))
+  # the longer run may train more seeds: only the shared ones are judged
+  more = calibration(short, _curves(LONG, [("ncl", 1, np.full(LONG.size, 0.9)),
+                                           ("ncl", 0, np.full(LONG.size, 0.5))]))
+  assert (more.runs, more.moved) == (1, 0)
 
 
 def test_a_real_short_run_carries_its_flag_and_status_in_the_summary():

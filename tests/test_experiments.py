@@ -441,20 +441,3 @@ def test_every_grid_binary_trains_the_text_choices_its_flags_give(exp):
   binary.parse([exp, "--profile=smoke", "--batch_size=384"])
   arms = binary.arms(binary.resolve())
   assert arms and {a.cfg.train.batch_size for a in arms} == {384}
-
-
-def test_the_compilation_cache_changes_no_result(tmp_path):
-  """A run that fills a fresh compilation cache, one that reads from it, and one without it
-  save the same summary and curves, bit for bit; a cached run says where its cache is."""
-  env = {**os.environ, "JAX_COMPILATION_CACHE_DIR": str(tmp_path / "cache")}
-  def smoke(out, *args):
-    return subprocess.run([sys.executable, "-m", "experiments.fig6", "--profile=smoke",
-                           f"--out_dir={tmp_path / out}", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
-  cold, warm, plain = smoke("cold"), smoke("warm"), smoke("plain", "--nocompilation_cache")
-  assert [p.returncode for p in (cold, warm, plain)] == [0, 0, 0], plain.stderr[-2000:]
-  assert f"compilation cache: {tmp_path / 'cache'}" in cold.stderr
-  assert "compilation cache" not in plain.stderr and os.listdir(tmp_path / "cache")
-  for name in ("summary.csv", "curves.npz"):
-    files = [(tmp_path / out / "fig6" / name).read_bytes() for out in ("cold", "warm", "plain")]
-    assert files[0] == files[1] == files[2], name

@@ -103,10 +103,21 @@ def _fig6(out_dir):
           "--max_runs_per_call=1", f"--out_dir={out_dir}"]
 
 
-def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
-  ref, resumed = tmp_path / "ref", tmp_path / "resumed"
-  assert subprocess.run(_fig6(ref), cwd=ROOT, capture_output=True, timeout=600).returncode == 0
-  proc = subprocess.Popen(_fig6(resumed), cwd=ROOT, stdout=subprocess.DEVNULL,
+def test_a_killed_run_resumes_to_what_runs_with_and_without_the_cache_train(tmp_path):
+  """A run that fills a fresh compilation cache, one without the cache, and one killed after
+  its first chunk and resumed (reading the cache) save the same files, bit for bit; a cached
+  run says where its cache is."""
+  cache = tmp_path / "cache"
+  env = {**os.environ, "JAX_COMPILATION_CACHE_DIR": str(cache)}
+  def fig6(out, *args):
+    return subprocess.run(_fig6(tmp_path / out) + list(args), cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+  cold, plain = fig6("cold"), fig6("plain", "--nocompilation_cache")
+  assert [p.returncode for p in (cold, plain)] == [0, 0], plain.stderr[-2000:]
+  assert f"compilation cache: {cache}" in cold.stderr and os.listdir(cache)
+  assert "compilation cache" not in plain.stderr
+  resumed = tmp_path / "resumed"
+  proc = subprocess.Popen(_fig6(resumed), cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                           stderr=subprocess.DEVNULL)
   deadline = time.time() + 300
   while time.time() < deadline and not store.load_manifest(str(resumed / "fig6")).get(
@@ -116,11 +127,12 @@ def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
   proc.wait()
   assert store.load_manifest(str(resumed / "fig6"))["ncl_pred"]["chunks"]  # work was saved ...
   assert not is_complete(str(resumed / "fig6"))  # ... and the run was cut short
-  done = subprocess.run(_fig6(resumed), cwd=ROOT, capture_output=True, text=True, timeout=600)
+  done = fig6("resumed")
   assert done.returncode == 0, done.stderr[-2000:]
   assert "reused from disk" in done.stderr or "resumed at epoch" in done.stderr
-  for name in ("summary.csv", "weights.npz"):
-    assert (resumed / "fig6" / name).read_bytes() == (ref / "fig6" / name).read_bytes(), name
+  for name in ("summary.csv", "curves.npz", "weights.npz"):
+    files = [(tmp_path / out / "fig6" / name).read_bytes() for out in ("cold", "plain", "resumed")]
+    assert files[0] == files[1] == files[2], name
 
 
 def _tiny_experiment(out_dir, lrs=(0.05,), force=False):

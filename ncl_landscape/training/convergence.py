@@ -136,22 +136,24 @@ def pairing(short: dict, long: dict) -> tuple[np.ndarray, tuple[str, ...]]:
   """Pairs each run of short with the run of long at the same method and grid point.
 
   Args:
-    short, long: curves.npz dicts of two results of the same runs.
+    short, long: curves.npz dicts of two results of the same runs; long may hold more (a survey's
+      long profile trains more seeds than its quick one).
 
   Returns:
     (partner, fields): partner [runs of short], the index in long of each run's partner;
     fields, the RUN_FIELDS both hold, which the runs are matched by.
 
   Raises:
-    ValueError: unless the fields pair the runs one to one.
+    ValueError: unless the fields tell each result's runs apart and every run of short has a
+      partner.
   """
   fields = tuple(f for f in RUN_FIELDS if f in short and f in long)
   keys, partners = run_keys(short, fields), run_keys(long, fields)
   index = {k: i for i, k in enumerate(partners)}
   if len(set(keys)) != len(keys) or len(index) != len(partners):
     raise ValueError(f"runs are not told apart by {', '.join(fields)}")
-  if set(keys) != set(index):
-    raise ValueError(f"{len(set(keys) ^ set(index))} runs have no partner")
+  if not set(keys) <= set(index):
+    raise ValueError(f"{len(set(keys) - set(index))} runs have no partner")
   return np.array([index[k] for k in keys], int), fields
 
 
