@@ -11,7 +11,7 @@ start a traced scalar: c = 0 is the random start, c > 0 the authors' warm start 
 plus N(0, p^-c) noise; its initial minimum max-cosine is near 1 / sqrt(1 + p^(1-c)),
 measured per run). The fixed-count latents of the authors' code, mask probability 0.5.
 A run is recovered when its final minimum max-cosine reaches --recovered_at; the border
-of a (mechanism, width, sparsity) is the farthest start from which at least half the
+of a (mechanism, width, sparsity) is the farthest start from which more than half the
 seeds are recovered, with every closer start rescued too (ncl_landscape/report/rescue.py).
 Writes rescue.png (the map, one panel per sparsity and width) and rescue_scatter.png
 (final against initial minimum max-cosine per mechanism; above the diagonal = improved).

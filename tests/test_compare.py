@@ -8,7 +8,7 @@ from experiments import registry
 from ncl_landscape.report import compare
 from ncl_landscape.report.writer import write_report
 from ncl_landscape.runs.directory import save_results
-from ncl_landscape.runs.results import Results
+from ncl_landscape.runs.results import Results, subset
 
 
 def _atlas_run(ends: dict, epochs: int, moving=()) -> Results:
@@ -87,3 +87,15 @@ def test_report_sets_a_reference_of_another_profile_beside_this_run(tmp_path):
   assert "With training length, this run beside the reference:" in text
   assert "- Changed: byol from the warm c = 1 start (0.700 -> 0.900, now reaches it)." in text
   assert "Against the reference" not in text  # no seed-noise check across profiles
+
+
+def test_a_longer_survey_of_more_seeds_is_read_on_the_seeds_both_hold():
+  """Seed 1 of the long run, which the quick run lacks, would move every mean it enters."""
+  quick = _atlas_run({("vicreg", 0.0): 0.5}, 150)
+  quick = subset(quick, quick.curves["seed"] == 0)
+  long_ = _atlas_run({("vicreg", 0.0): 0.7}, 2000)
+  long_.curves["maxcos_min"][long_.curves["seed"] == 1] = 0.1
+  for row in long_.rows:
+    row["maxcos_min"] = "0.1" if row["seed"] == "1" else row["maxcos_min"]
+  text = "\n".join(compare.atlas(quick, long_, 0.8))
+  assert "| vicreg | random | 0.500 +- 0.000 | 0.700 +- 0.000 | +0.200 |" in text

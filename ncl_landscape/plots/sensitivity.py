@@ -49,8 +49,9 @@ def plot(scan: Scan, rows: list[Row], path: str) -> None:
   ax.set_yticks(range(len(keys)), [_name(next(r for r in shown if r.key == k)) for k in keys],
                 fontsize=8)
   ax.set_ylim(len(keys) - 0.5, -0.5)
-  ax.set_xlabel(f"{scan.focus} ({shown[0].focus.rule}): each run's value (grey) and the mean",
-                fontsize=9)
+  runs = "each run's value (grey) and the mean" if any(len(r.seeds) > 1 for r in shown) else \
+      "the value"
+  ax.set_xlabel(f"{scan.focus} ({shown[0].focus.rule}): {runs}", fontsize=9)
   handles = [band, *(plt.Line2D([], [], ls="none", marker=m, color="k", mfc="white" if s == "screen"
                         else "k", label=f"mean, {s} scale") for s, m in MARKERS.items()
                         if any(r.scale == s for r in shown))]

@@ -217,7 +217,9 @@ def experiment_section(out_dir: str, experiment: str, claim: Claim,
   lines += [f"- This run: {provenance.run_caption(settings)}; on {where_run(config)}; code: "
             f"{code_line(config)}"
             + ("." if theory else "; mean +- sample std over the ok seeds of each cell, runs "
-               "not ok counted and excluded, sparsities of the same runs counted once."),
+               "not ok counted and excluded, sparsities of the same runs counted once."
+               + (" One seed: no split between seeds can show, and a +- spreads only over the "
+                  "cells a number pools." if settings.get("seeds") == 1 else "")),
             *([f"- Model: {provenance.fidelity_line(settings)}."]
               if provenance.fidelity_line(settings) else []),
             *([f"- Warm starts: {missed_line(without_repeats(res))}."]
