@@ -40,14 +40,13 @@ flags.DEFINE_integer("epochs", None, "Grid epochs; default 20 on a CPU, 400 on a
                      lower_bound=1)
 flags.DEFINE_integer("baseline_epochs", 20, "Epochs of the per-run loop baseline.",
                      lower_bound=1)
+flags.DEFINE_integer("repeats", 3, "Calls of each compiled program; its run time is the "
+                     "shortest (the machine's other load only slows a call).", lower_bound=1)
 FLAGS = flags.FLAGS
 
 SPARSITIES = (0.1, 0.2, 0.3)
 MASK_PROBS = (0.25, 0.5, 0.75, 0.9)
 SEEDS = 5
-
-
-REPEATS = 3  # a compiled program's run time is the best of this many calls
 
 
 def _timed(fn, *args) -> tuple[float, object]:
@@ -57,8 +56,8 @@ def _timed(fn, *args) -> tuple[float, object]:
 
 
 def _best(fn, *args) -> float:
-  """The shortest of REPEATS timed calls (the machine's other load only slows a call)."""
-  return min(_timed(fn, *args)[0] for _ in range(REPEATS))
+  """The shortest of --repeats timed calls."""
+  return min(_timed(fn, *args)[0] for _ in range(FLAGS.repeats))
 
 
 def _figure2_grid():
@@ -81,7 +80,7 @@ def bench_grid(cfg: RunConfig) -> dict:
 
   Returns:
     {runs, epochs, vmap_width, compile_s, run_s, run_steps, run_steps_per_s}; run_s the best of
-    REPEATS calls.
+    --repeats calls.
   """
   grid = _figure2_grid()
   size, width = call_layout(cfg, len(grid.points))
@@ -253,7 +252,8 @@ def main(argv):
   result = {
       "setting": "Figure 2 NCL grid: 5 seeds x 3 sparsities x 4 mask probabilities",
       "backend": backend, "devices": [str(d) for d in jax.devices()],
-      "steps_per_epoch": cfg.steps_per_epoch, "grid": grid, "per_run_loop": loop,
+      "steps_per_epoch": cfg.steps_per_epoch, "repeats": FLAGS.repeats, "grid": grid,
+      "per_run_loop": loop,
       "speedup": grid["run_steps_per_s"] / loop["run_steps_per_s"],
       "floor": floor, "step_over_floor": grid["run_steps_per_s"] / floor["run_steps_per_s"],
       "compile_group": group, "experiments": rows, "environment": disk.environment(),

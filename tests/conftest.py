@@ -6,6 +6,9 @@ than split over threads (the suite's processes already keep every core busy, so 
 only adds work). The tests' programs are tiny, so compiling dominates them. Every
 comparison in the suite is between runs under the same flags, or against an independent
 reference with a tolerance (the one exception, tests/_sharded_grid.py, says why)."""
+import importlib
+import io
+import logging
 import os
 import subprocess
 import sys
@@ -38,6 +41,7 @@ if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):  # o
 
 import jax  # noqa: E402  (after XLA_FLAGS, which the backend reads once)
 import pytest
+from absl import logging as absl_logging
 
 # per checkout, beside pytest's own cache (make clean removes both)
 os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.join(
@@ -54,3 +58,26 @@ def x64():
   jax.config.update("jax_enable_x64", True)
   yield
   jax.config.update("jax_enable_x64", False)
+
+
+def run_here(binary: str, *args: str) -> str:
+  """Runs experiments.<binary> with these flags in this process, as its command line does (its
+  own flags parsed, then its main); returns what it logged. Binaries run here share the
+  process's imports and compiled programs, which each process would pay for again; a test of
+  the process itself (exit status, signals) launches one. SystemExit propagates."""
+  main = importlib.import_module(f"experiments.{binary}").main
+  logged = io.StringIO()
+  handler = logging.StreamHandler(logged)
+  logger = absl_logging.get_absl_logger()
+  verbosity = absl_logging.get_verbosity()
+  cache_min = jax.config.jax_persistent_cache_min_compile_time_secs
+  logger.addHandler(handler)
+  absl_logging.set_verbosity(absl_logging.INFO)
+  try:
+    main.parse_or_exit([binary, *args])
+    main.main([])
+  finally:
+    logger.removeHandler(handler)
+    absl_logging.set_verbosity(verbosity)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", cache_min)
+  return logged.getvalue()

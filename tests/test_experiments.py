@@ -6,18 +6,17 @@ import importlib
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
+from conftest import run_here
 
 from experiments import cli, common, thm3, warm_start
 from ncl_landscape.plots import paper as plotting
 from ncl_landscape.report import rescue
-from ncl_landscape.runs import disk, store
+from ncl_landscape.runs import disk
 from ncl_landscape.runs.directory import load_run
 from ncl_landscape.testbed.metrics import max_cosine
 
@@ -54,16 +53,12 @@ smoke_logs = {}  # experiment -> what its smoke run logged
 
 @pytest.fixture(scope="module")
 def smoke_results(tmp_path_factory):
-  """Every binary on the smoke profile, run side by side (each is mostly compilation)."""
+  """Every binary on the smoke profile, one after the other in this process (each is mostly
+  compilation)."""
   out = tmp_path_factory.mktemp("results")
-  procs = {exp: subprocess.Popen([sys.executable, "-m", f"experiments.{exp}", "--profile=smoke",
-                                  f"--out_dir={out}", *EXTRA_ARGS.get(exp, [])], cwd=ROOT,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-           for exp in EXPERIMENTS}
-  for exp, proc in procs.items():
-    _, err = proc.communicate(timeout=900)
-    assert proc.returncode == 0, f"{exp}: {err[-2000:]}"
-    smoke_logs[exp] = err
+  for exp in EXPERIMENTS:
+    smoke_logs[exp] = run_here(exp, "--profile=smoke", f"--out_dir={out}",
+                               *EXTRA_ARGS.get(exp, []))
   return out
 
 
@@ -114,13 +109,13 @@ BAD_FLAGS = [
 
 
 @pytest.mark.parametrize("exp", ["fig4", "thm2"])
-def test_an_out_dir_that_cannot_hold_results_exits_2_before_any_compute(tmp_path, exp):
+def test_an_out_dir_that_cannot_hold_results_exits_2_before_any_compute(tmp_path, capsys, exp):
   (tmp_path / "file").write_text("not a directory")
-  start = time.perf_counter()
-  proc = run(f"experiments.{exp}", "--profile=smoke", f"--out_dir={tmp_path / 'file'}")
-  assert proc.returncode == 2 and "Traceback" not in proc.stderr
-  assert proc.stderr.strip().splitlines()[-1].startswith("error: --out_dir must be a writable")
-  assert time.perf_counter() - start < 60 and not list(tmp_path.glob("**/*.npz"))
+  with pytest.raises(SystemExit) as exited:
+    run_here(exp, "--profile=smoke", f"--out_dir={tmp_path / 'file'}")
+  lines = capsys.readouterr().err.strip().splitlines()
+  assert exited.value.code == 2 and lines[-1].startswith("error: --out_dir must be a writable")
+  assert not list(tmp_path.glob("**/*.npz"))
 
 
 @pytest.mark.parametrize("exp,flag,needle", BAD_FLAGS)
@@ -167,15 +162,15 @@ def test_a_bad_flag_exits_2_with_one_line_and_keeps_results(smoke_results, exp, 
   assert (smoke_results / exp / "summary.csv").read_bytes() == before
 
 
-def test_another_configuration_is_kept_and_a_deleted_figure_redrawn(smoke_results):
+def test_another_configuration_is_kept_and_a_deleted_figure_redrawn(smoke_results, capsys):
   d = smoke_results / "fig4"
   before = (d / "summary.csv").read_bytes()
-  proc = run("experiments.fig4", "--profile=smoke", "--seeds=1", f"--out_dir={smoke_results}")
-  assert proc.returncode == 2 and "--force" in proc.stderr.strip().splitlines()[-1]
+  with pytest.raises(SystemExit) as exited:
+    run_here("fig4", "--profile=smoke", "--seeds=1", f"--out_dir={smoke_results}")
+  assert exited.value.code == 2 and "--force" in capsys.readouterr().err.strip().splitlines()[-1]
   assert (d / "summary.csv").read_bytes() == before
   (d / "fig4.png").unlink()
-  proc = run("experiments.fig4", "--profile=smoke", f"--out_dir={smoke_results}")
-  assert proc.returncode == 0 and "figure redrawn" in proc.stderr
+  assert "figure redrawn" in run_here("fig4", "--profile=smoke", f"--out_dir={smoke_results}")
   assert (d / "fig4.png").stat().st_size > 10_000 and (d / "summary.csv").read_bytes() == before
 
 
@@ -198,31 +193,6 @@ def test_progress_lines_and_saved_weights(smoke_results, exp):
     run_weights = load_run(str(smoke_results / exp), r)
     np.testing.assert_allclose(float(max_cosine(run_weights["readout"], run_weights["M"]).min),
                                float(rows[r]["maxcos_min"]), rtol=1e-4)
-
-
-def test_ctrl_c_ends_with_one_line_and_the_rerun_resumes(tmp_path):
-  args = ["experiments.fig6", "--profile=smoke", "--epochs=60", "--segment_epochs=2",
-          f"--out_dir={tmp_path}"]  # one arm, about 4 s of segments after the first
-  # Ctrl-C raises KeyboardInterrupt even where the test runs as a background job (which
-  # inherits SIGINT ignored), as it does in a terminal.
-  launch = ("import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler);"
-            f" sys.argv = {[args[0]] + args[1:]!r}; runpy.run_module({args[0]!r}, "
-            "run_name='__main__')")
-  proc = subprocess.Popen([sys.executable, "-c", launch], cwd=ROOT, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, text=True)
-  deadline = time.time() + 300
-  while time.time() < deadline and not store.load_manifest(str(tmp_path / "fig6")).get(
-      "ncl_pred"):
-    time.sleep(0.05)
-  proc.send_signal(signal.SIGINT)
-  _, err = proc.communicate(timeout=300)
-  assert proc.returncode == 130
-  last = err.strip().splitlines()[-1]
-  assert last.startswith("interrupted: fig6 (fig6/ncl_pred saved at epoch ")
-  assert "rerun the same command to resume" in last
-  assert "Traceback" not in err
-  done = run(*args)
-  assert done.returncode == 0 and "resumed at epoch" in done.stderr
 
 
 def test_rescue_draws_the_map_and_the_scatter_and_reports_borders(smoke_results):
@@ -261,7 +231,8 @@ def test_report_covers_every_experiment(smoke_results):
 
 
 def test_bench_writes_both_rates(tmp_path):
-  proc = run("experiments.bench", "--epochs=1", "--baseline_epochs=1", f"--out_dir={tmp_path}")
+  proc = run("experiments.bench", "--epochs=1", "--baseline_epochs=1", "--repeats=1",
+             f"--out_dir={tmp_path}")
   assert proc.returncode == 0, proc.stderr[-2000:]
   bench = json.loads((tmp_path / "bench.json").read_text())
   assert bench["grid"]["runs"] == 60 and bench["grid"]["run_steps"] == 60 * 1 * 6

@@ -1,11 +1,8 @@
 """Figures say what they show: subtitles from the experiment's config, Table 1 as a table,
 the rescue map's seeds, and runs not 'ok' left out and counted."""
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
+from conftest import run_here
 
 from experiments import common, fig7, table1, warm_start
 from ncl_landscape.plots import (paper as plotting, rescue as rescue_plots, subtitles,
@@ -14,7 +11,6 @@ from ncl_landscape.report import rescue
 from ncl_landscape.report.claims import TABLE1, TABLE1_MODELS
 
 EPOCHS = np.array([0, 10, 20])
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def curves_of(runs: list[dict]) -> dict:
@@ -161,14 +157,11 @@ def test_runs_not_ok_are_left_out_of_lines_and_counted_by_status(drawn):
 
 
 def test_a_theorem_with_its_figure_deleted_only_redraws_it(tmp_path):
-  run = lambda: subprocess.run([sys.executable, "-m", "experiments.thm2", "--profile=smoke",
-                                f"--out_dir={tmp_path}"], cwd=ROOT, capture_output=True,
-                               text=True, timeout=600)
-  assert run().returncode == 0
+  run = lambda: run_here("thm2", "--profile=smoke", f"--out_dir={tmp_path}")
+  run()
   d = tmp_path / "thm2"
   before = {f.name: f.read_bytes() for f in d.iterdir() if f.suffix != ".png"}
   (d / "thm2.png").unlink()
-  proc = run()
-  assert proc.returncode == 0 and "its figure redrawn" in proc.stderr
+  assert "its figure redrawn" in run()
   assert (d / "thm2.png").stat().st_size > 10_000
   assert {f.name: f.read_bytes() for f in d.iterdir() if f.suffix != ".png"} == before

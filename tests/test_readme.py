@@ -2,11 +2,10 @@
 table is generated, and no result is typed in README or docs/."""
 import os
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
+from conftest import run_here
 
 from experiments import shipped as readme
 from ncl_landscape.methods import registry
@@ -42,10 +41,7 @@ def test_every_python_snippet_of_the_docs_runs_as_printed(tmp_path, monkeypatch)
   finally:
     registry.METHODS.pop("cosine_invariance", None)
   # Trained weights: reads results/fig2 (a smoke Figure 2 there) and gives row 0's maxcos_min.
-  proc = subprocess.run([sys.executable, "-m", "experiments.fig2", "--profile=smoke",
-                         f"--out_dir={tmp_path / 'results'}"], cwd=ROOT, capture_output=True,
-                        text=True, timeout=600)
-  assert proc.returncode == 0, proc.stderr[-2000:]
+  run_here("fig2", "--profile=smoke", f"--out_dir={tmp_path / 'results'}")
   monkeypatch.chdir(tmp_path)
   value = _last_expression(weights, {})
   row0 = disk.load_summary(str(tmp_path / "results" / "fig2" / "summary.csv"))[0]

@@ -98,38 +98,50 @@ def test_chunked_is_bit_identical_to_unchunked(max_runs):
 
 
 def _fig6(out_dir):
-  """Two chunks of one run each; the second trains for about 2 s, long enough to be killed."""
-  return [sys.executable, "-m", "experiments.fig6", "--profile=smoke", "--epochs=40",
-          "--max_runs_per_call=1", f"--out_dir={out_dir}"]
+  """Two chunks of one run each; the second trains for about 2 s, long enough to interrupt."""
+  return ["experiments.fig6", "--profile=smoke", "--epochs=40", "--max_runs_per_call=1",
+          f"--out_dir={out_dir}"]
 
 
-def test_a_killed_run_resumes_to_what_runs_with_and_without_the_cache_train(tmp_path):
-  """A run that fills a fresh compilation cache, one without the cache, and one killed after
-  its first chunk and resumed (reading the cache) save the same files, bit for bit; a cached
-  run says where its cache is."""
+def _as_typed(args: list[str]) -> list[str]:
+  """The command line of `python -m args...`, where Ctrl-C raises KeyboardInterrupt even when
+  the test runs as a background job (which inherits SIGINT ignored), as in a terminal."""
+  launch = ("import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler);"
+            f" sys.argv = {args!r}; runpy.run_module({args[0]!r}, run_name='__main__')")
+  return [sys.executable, "-c", launch]
+
+
+def test_a_ctrl_c_run_resumes_to_what_runs_with_and_without_the_cache_train(tmp_path):
+  """A run that fills a fresh compilation cache, one without the cache, and one interrupted
+  (Ctrl-C) after its first chunk and rerun (reading the cache) save the same files, bit for
+  bit; the interrupted one ends with one line saying what is saved; a cached run says where
+  its cache is."""
   cache = tmp_path / "cache"
   env = {**os.environ, "JAX_COMPILATION_CACHE_DIR": str(cache)}
   def fig6(out, *args):
-    return subprocess.run(_fig6(tmp_path / out) + list(args), cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run([sys.executable, "-m", *_fig6(tmp_path / out), *args], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=600)
   cold, plain = fig6("cold"), fig6("plain", "--nocompilation_cache")
   assert [p.returncode for p in (cold, plain)] == [0, 0], plain.stderr[-2000:]
   assert f"compilation cache: {cache}" in cold.stderr and os.listdir(cache)
   assert "compilation cache" not in plain.stderr
   resumed = tmp_path / "resumed"
-  proc = subprocess.Popen(_fig6(resumed), cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.DEVNULL)
+  proc = subprocess.Popen(_as_typed(_fig6(resumed)), cwd=ROOT, env=env,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
   deadline = time.time() + 300
   while time.time() < deadline and not store.load_manifest(str(resumed / "fig6")).get(
-      "ncl_pred"):
+      "ncl_pred", {}).get("chunks"):
     time.sleep(0.05)
-  proc.send_signal(signal.SIGKILL)
-  proc.wait()
-  assert store.load_manifest(str(resumed / "fig6"))["ncl_pred"]["chunks"]  # work was saved ...
-  assert not is_complete(str(resumed / "fig6"))  # ... and the run was cut short
+  proc.send_signal(signal.SIGINT)
+  _, err = proc.communicate(timeout=300)
+  assert proc.returncode == 130 and "Traceback" not in err
+  last = err.strip().splitlines()[-1]
+  assert last.startswith("interrupted: fig6 (fig6/ncl_pred saved at epoch ")
+  assert "rerun the same command to resume" in last
+  assert not is_complete(str(resumed / "fig6"))  # the run was cut short
   done = fig6("resumed")
   assert done.returncode == 0, done.stderr[-2000:]
-  assert "reused from disk" in done.stderr or "resumed at epoch" in done.stderr
+  assert "reused from disk" in done.stderr
   for name in ("summary.csv", "curves.npz", "weights.npz"):
     files = [(tmp_path / out / "fig6" / name).read_bytes() for out in ("cold", "plain", "resumed")]
     assert files[0] == files[1] == files[2], name

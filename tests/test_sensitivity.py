@@ -3,11 +3,10 @@ normal result directory, judged by the report's own rule; the one sentence picks
 change that reproduces a claim."""
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
+from conftest import run_here
 
 from experiments import sensitivity as binary
 from experiments.sensitivity import SCANS
@@ -21,11 +20,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SMOKE_SCAN = ("--profile=smoke", "--claims=fig5", "--variants=as_run,lr_0.025")
 
 
-def run(*args):
-  return subprocess.run([sys.executable, "-m", "experiments.sensitivity", *args], cwd=ROOT,
-                        capture_output=True, text=True, timeout=600)
-
-
 def settings(*args) -> dict:
   binary.main.parse(["sensitivity", *args])
   return binary.main.resolve()
@@ -35,8 +29,7 @@ def settings(*args) -> dict:
 def smoke_scan(tmp_path_factory):
   """Figure 5's as-run setting and the text's learning rate, screened on the smoke profile."""
   out = tmp_path_factory.mktemp("scan")
-  proc = run(*SMOKE_SCAN, f"--out_dir={out}")
-  assert proc.returncode == 0, proc.stderr[-2000:]
+  run_here("sensitivity", *SMOKE_SCAN, f"--out_dir={out}")
   return out
 
 
@@ -64,18 +57,19 @@ def test_the_rows_are_the_reports_judgements_of_the_same_directories(smoke_scan)
 
 
 def test_a_rerun_reuses_the_finished_variants(smoke_scan):
-  proc = run(*SMOKE_SCAN, f"--out_dir={smoke_scan}")
-  assert proc.returncode == 0 and proc.stderr.count("complete for this configuration") == 2
+  logged = run_here("sensitivity", *SMOKE_SCAN, f"--out_dir={smoke_scan}")
+  assert logged.count("complete for this configuration") == 2
 
 
 @pytest.mark.parametrize("flag,needle", [
     ("--claims=fig9", "--claims must be a comma-separated list of fig2, fig5, fig7, table1, thm3"),
     ("--stage=final", "--stage must be one of screen, confirm"),
     ("--variants=seeds_20", "--variants must name variants of the claims scanned")])
-def test_a_bad_flag_exits_2_with_one_line(tmp_path, flag, needle):
-  proc = run("--claims=fig5", flag, f"--out_dir={tmp_path}")
-  lines = [line for line in proc.stderr.splitlines() if line.strip()]
-  assert proc.returncode == 2 and len(lines) == 1 and needle in lines[0], proc.stderr
+def test_a_bad_flag_exits_2_with_one_line(tmp_path, capsys, flag, needle):
+  with pytest.raises(SystemExit) as exited:
+    run_here("sensitivity", "--claims=fig5", flag, f"--out_dir={tmp_path}")
+  lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+  assert exited.value.code == 2 and len(lines) == 1 and needle in lines[0], lines
   assert not list(tmp_path.iterdir())
 
 
