@@ -229,6 +229,26 @@ def row_text(row: dict) -> str:
           f"{row['compile_share']:6.1%} {rate}")
 
 
+def total_row(rows: list[dict]) -> dict | None:
+  """The grid experiments' rows summed: programs, arms, calls, compile and training seconds; None
+  where no row is a grid experiment's. A theorem records no split into compile and training, so it
+  is left out."""
+  grids = [row for row in rows if "total_s" not in row]
+  if not grids:
+    return None
+  total = {k: sum(row[k] for row in grids)
+           for k in ("programs", "arms", "calls", "compile_s", "train_s")}
+  return {**total, "experiments": len(grids),
+          "compile_share": total["compile_s"] / (total["compile_s"] + total["train_s"] or 1)}
+
+
+def total_text(total: dict) -> str:
+  """The printed line of total_row."""
+  return (f"{total['experiments']} grid experiments: {total['programs']} programs compiled for "
+          f"{total['arms']} arms, {total['calls']} calls, compile {total['compile_s']:.1f} s, "
+          f"training {total['train_s']:.1f} s ({total['compile_share']:.1%} compiling)")
+
+
 ROWS_HEAD = ("id      profile backend programs/arms calls runs/call compile_s  train_s "
              "compile  run-steps/s")
 
@@ -256,7 +276,8 @@ def main(argv):
       "per_run_loop": loop,
       "speedup": grid["run_steps_per_s"] / loop["run_steps_per_s"],
       "floor": floor, "step_over_floor": grid["run_steps_per_s"] / floor["run_steps_per_s"],
-      "compile_group": group, "experiments": rows, "environment": disk.environment(),
+      "compile_group": group, "experiments": rows, "experiments_total": total_row(rows),
+      "environment": disk.environment(),
   }
   path = os.path.join(FLAGS.out_dir, "bench.json")
   disk.save_json(path, result)
@@ -267,8 +288,9 @@ def main(argv):
         f"criteria's shared program at x{group['shared_over_own']:.2f} the rate of its own "
         f"-> {path}")
   if rows:
+    total = result["experiments_total"]
     print("\n".join([f"experiments in {FLAGS.out_dir} (as they recorded their runs):", ROWS_HEAD]
-                    + [row_text(row) for row in rows]))
+                     + [row_text(row) for row in rows] + ([total_text(total)] if total else [])))
   else:
     print(f"no complete experiment in {FLAGS.out_dir}: `make figures` first for its rows")
 

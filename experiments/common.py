@@ -253,7 +253,7 @@ def run(experiment: str, make_arms, s: dict, plot) -> list[dict]:
   except ExistingResult as e:
     exit_with(e)
   except KeyboardInterrupt as e:
-    print(f"interrupted: {experiment} ({e or 'before its first saved segment'}); finished "
+    print(f"interrupted: {experiment} ({str(e) or 'while no arm was training'}); finished "
           f"chunks and segments are saved in {s['out_dir']}/{experiment}; rerun the same "
           "command to resume", file=sys.stderr)
     sys.exit(130)

@@ -249,7 +249,8 @@ def test_bench_writes_both_rates(tmp_path):
 def test_bench_rows_count_the_programs_calls_and_run_steps_each_experiment_recorded(
     smoke_results):
   """Figure 7's six arms compile three programs (row and column normalisation traced); the
-  rows' run-steps are the distinct runs' optimiser steps, as the summary counts them."""
+  rows' run-steps are the distinct runs' optimiser steps, as the summary counts them; the total
+  counts the grid experiments' programs (not the theorems', which record no split)."""
   from experiments import bench
   rows = {row["experiment"]: row for row in bench.experiment_rows(str(smoke_results))}
   assert set(rows) == set(EXPERIMENTS)
@@ -261,6 +262,10 @@ def test_bench_rows_count_the_programs_calls_and_run_steps_each_experiment_recor
   assert fig7["runs"] <= len(summary) and fig7["calls"] >= fig7["programs"]
   assert fig7["run_steps"] == fig7["runs"] * 4 * 6  # smoke: 4 epochs of 6 batches
   assert "total_s" in rows["thm1"] and 0 <= fig7["compile_share"] <= 1
+  total = bench.total_row(list(rows.values()))
+  assert total["experiments"] == len(GRIDS) and total["arms"] == sum(
+      len(json.loads((smoke_results / e / "config.json").read_text())["arms"]) for e in GRIDS)
+  assert total["programs"] <= total["arms"] - 3 - 1  # Figure 7 shares 3, the atlas's criteria 1
 
 
 FIGURES = ("fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "table1")

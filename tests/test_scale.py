@@ -134,9 +134,9 @@ def test_a_ctrl_c_run_resumes_to_what_runs_with_and_without_the_cache_train(tmp_
     time.sleep(0.05)
   proc.send_signal(signal.SIGINT)
   _, err = proc.communicate(timeout=300)
-  assert proc.returncode == 130 and "Traceback" not in err
+  assert proc.returncode == 130 and "Traceback" not in err, err[-2000:]
   last = err.strip().splitlines()[-1]
-  assert last.startswith("interrupted: fig6 (fig6/ncl_pred saved at epoch ")
+  assert last.startswith("interrupted: fig6 (fig6/ncl_pred saved at epoch "), err[-2000:]
   assert "rerun the same command to resume" in last
   assert not is_complete(str(resumed / "fig6"))  # the run was cut short
   done = fig6("resumed")
@@ -260,6 +260,28 @@ def test_an_interrupted_chunk_resumes_from_its_last_segment(tmp_path, monkeypatc
   chunks = store.load_manifest(str(tmp_path / "cut" / "seg"))["ncl"]["chunks"]
   assert sorted(chunks) == ["0", "1"]  # segment files are gone once a chunk is done
   assert sorted(os.listdir(tmp_path / "cut" / "seg" / "chunks" / "ncl")) == ["0.npz", "1.npz"]
+
+
+def test_an_interrupt_anywhere_in_an_arm_names_what_is_saved(tmp_path, monkeypatch):
+  """Just after the first chunk is saved, and, rerun, while the second compiles once the first
+  is read back: the KeyboardInterrupt names the last saved point, not nothing."""
+  saved = store.save_chunk
+
+  def save_then_interrupt(*args):
+    saved(*args)
+    raise KeyboardInterrupt
+
+  monkeypatch.setattr(store, "save_chunk", save_then_interrupt)
+  with pytest.raises(KeyboardInterrupt, match=r"^seg/ncl saved at epoch 6/6 of chunk 1/2$"):
+    _segmented(tmp_path, 6)
+  monkeypatch.setattr(store, "save_chunk", saved)
+
+  def interrupted(*args):
+    raise KeyboardInterrupt
+
+  monkeypatch.setattr(experiment, "compile_segments", interrupted)
+  with pytest.raises(KeyboardInterrupt, match=r"^seg/ncl saved at epoch 6/6 of chunk 1/2$"):
+    _segmented(tmp_path, 6)
 
 
 def test_another_configuration_keeps_the_result_unless_forced(tmp_path):

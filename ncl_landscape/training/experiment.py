@@ -216,6 +216,11 @@ class Progress:
     return (f"{self.name} saved at epoch {epoch}/{self.epochs} of chunk "
             f"{chunk + 1}/{len(self.chunks)}")
 
+  def reused(self, chunk_index: int) -> str:
+    """Records a chunk read back whole from disk; returns its log line."""
+    self.saved_at = (chunk_index, self.epochs)
+    return f"{self.name}: chunk {chunk_index + 1}/{len(self.chunks)} reused from disk"
+
   def line(self, chunk_index: int, epoch: int, steps: int, seconds: float, diverged: int) -> str:
     """Records a saved segment; returns its progress line.
 
@@ -365,30 +370,30 @@ def run_arm(directory: str, experiment: str, arm: Arm,
   digest = arm_hash(arm, execution)
   progress = Progress(f"{experiment}/{arm.name}", arm, chunks)
   outputs, trainer, wall = [], None, {"compile": 0.0, "train": 0.0}
-  for i, chunk in enumerate(chunks):
-    saved = store.load_chunk(directory, arm.name, i, digest)
-    if saved is None:
-      unspent = 0.0  # this process's compile, charged to the first chunk it trains
-      if trainer is None:
-        start = time.perf_counter()
-        trainer = compile_segments(arm.cfg, size, width)
-        trainer.advance(segment_intervals(trainer.intervals, execution.segment_epochs,
-                                          log_schedule(arm.cfg).every))
-        unspent = time.perf_counter() - start
-        logging.info("%s: compiled in %.1fs", progress.name, unspent)
-      try:
+  try:
+    for i, chunk in enumerate(chunks):
+      saved = store.load_chunk(directory, arm.name, i, digest)
+      if saved is None:
+        unspent = 0.0  # this process's compile, charged to the first chunk it trains
+        if trainer is None:
+          start = time.perf_counter()
+          trainer = compile_segments(arm.cfg, size, width)
+          trainer.advance(segment_intervals(trainer.intervals, execution.segment_epochs,
+                                            log_schedule(arm.cfg).every))
+          unspent = time.perf_counter() - start
+          logging.info("%s: compiled in %.1fs", progress.name, unspent)
         out, seconds, compiled = train_chunk(directory, arm, i, chunk, size, digest, trainer,
                                              execution.segment_epochs, progress, unspent)
-      except KeyboardInterrupt:
-        raise KeyboardInterrupt(progress.saved()) from None
-      if jax.process_index() == 0:
-        store.save_chunk(directory, arm.name, i, digest, out, seconds, compiled)
-    else:
-      out, seconds, compiled = saved
-      logging.info("%s: chunk %d/%d reused from disk", progress.name, i + 1, len(chunks))
-    wall["train"] += seconds
-    wall["compile"] += compiled
-    outputs.append(out)
+        if jax.process_index() == 0:
+          store.save_chunk(directory, arm.name, i, digest, out, seconds, compiled)
+      else:
+        out, seconds, compiled = saved
+        logging.info(progress.reused(i))
+      wall["train"] += seconds
+      wall["compile"] += compiled
+      outputs.append(out)
+  except KeyboardInterrupt:  # wherever it lands in the arm: say what is saved
+    raise KeyboardInterrupt(progress.saved()) from None
   return jax.tree_util.tree_map(lambda v: v[index], concat_outputs(outputs)), wall
 
 
