@@ -70,7 +70,8 @@ def run_here(binary: str, *args: str) -> str:
   handler = logging.StreamHandler(logged)
   logger = absl_logging.get_absl_logger()
   verbosity = absl_logging.get_verbosity()
-  cache_min = jax.config.jax_persistent_cache_min_compile_time_secs
+  cache = {name: getattr(jax.config, name) for name in (
+      "jax_compilation_cache_dir", "jax_persistent_cache_min_compile_time_secs")}
   logger.addHandler(handler)
   absl_logging.set_verbosity(absl_logging.INFO)
   try:
@@ -79,5 +80,6 @@ def run_here(binary: str, *args: str) -> str:
   finally:
     logger.removeHandler(handler)
     absl_logging.set_verbosity(verbosity)
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", cache_min)
+    for name, value in cache.items():
+      jax.config.update(name, value)
   return logged.getvalue()

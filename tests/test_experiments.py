@@ -235,6 +235,7 @@ def test_bench_writes_both_rates(tmp_path):
              f"--out_dir={tmp_path}")
   assert proc.returncode == 0, proc.stderr[-2000:]
   bench = json.loads((tmp_path / "bench.json").read_text())
+  assert bench["repeats"] == 1
   assert bench["grid"]["runs"] == 60 and bench["grid"]["run_steps"] == 60 * 1 * 6
   assert bench["grid"]["run_steps_per_s"] > 0 and bench["per_run_loop"]["run_steps_per_s"] > 0
   assert np.isclose(bench["speedup"], bench["grid"]["run_steps_per_s"] /

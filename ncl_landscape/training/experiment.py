@@ -388,7 +388,7 @@ def run_arm(directory: str, experiment: str, arm: Arm,
           store.save_chunk(directory, arm.name, i, digest, out, seconds, compiled)
       else:
         out, seconds, compiled = saved
-        logging.info(progress.reused(i))
+        logging.info("%s", progress.reused(i))
       wall["train"] += seconds
       wall["compile"] += compiled
       outputs.append(out)
