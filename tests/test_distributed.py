@@ -80,8 +80,9 @@ def _launched(out_dir) -> str:
 
 def test_a_killed_process_ends_the_other_and_both_resume_to_what_one_process_trains(
     tmp_path, one_process):
-  """Killed: the other process ends with one line; relaunched, both resume and train, over a
-  mesh of both processes' devices, what one process of four devices trains."""
+  """Killed: the other process ends within a minute, with one line where a collective notices
+  the loss (docs/scaling.md); relaunched, both resume and train, over a mesh of both processes'
+  devices, what one process of four devices trains."""
   procs = _processes(tmp_path)
   deadline = time.time() + TIMEOUT
   while time.time() < deadline and not any(
@@ -92,10 +93,11 @@ def test_a_killed_process_ends_the_other_and_both_resume_to_what_one_process_tra
   killed = time.time()
   err = procs[0].communicate(timeout=TIMEOUT)[1]
   procs[1].communicate(timeout=TIMEOUT)
-  assert procs[0].returncode == 1 and time.time() - killed < 60
-  last = err.strip().splitlines()[-1]
-  assert last.startswith("error: a process of the --distributed run failed") and \
-      "rerun every process to resume" in last
+  assert time.time() - killed < 60 and procs[0].returncode in (1, -signal.SIGABRT), err[-3000:]
+  if procs[0].returncode == 1:  # a collective noticed the loss (else JAX's heartbeat: an abort)
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("error: a process of the --distributed run failed") and \
+        "rerun every process to resume" in last
   manifest = store.load_manifest(str(tmp_path / "fig6"))["ncl_pred"]
   assert store.load_segment(str(tmp_path / "fig6"), "ncl_pred", 0, manifest["hash"]) is not None
   err = _launched(tmp_path)
