@@ -99,7 +99,7 @@ def test_chunked_is_bit_identical_to_unchunked(max_runs):
 
 def _fig6(out_dir):
   """Two chunks of one run each; the second trains for about 2 s, long enough to interrupt."""
-  return ["experiments.fig6", "--profile=smoke", "--epochs=40", "--max_runs_per_call=1",
+  return ["experiments.fig6", "--profile=smoke", "--epochs=20", "--max_runs_per_call=1",
           f"--out_dir={out_dir}"]
 
 
