@@ -175,6 +175,11 @@ def bench_compile_group(epochs: int) -> dict:
   return result
 
 
+def _compile_share(compile_s: float, train_s: float) -> float | None:
+  """The fraction of compile_s + train_s spent compiling; None where both are 0."""
+  return compile_s / (compile_s + train_s) if compile_s + train_s else None
+
+
 def experiment_row(directory: str) -> dict | None:
   """What a complete experiment recorded of its cost; None if it is not complete.
 
@@ -207,7 +212,7 @@ def experiment_row(directory: str) -> dict | None:
           "runs": sum(runs.values()), "run_steps": sum(steps.values()),
           "compile_s": compile_s, "train_s": train_s,
           "run_steps_per_s": sum(steps.values()) / train_s if train_s else None,
-          "compile_share": compile_s / (compile_s + train_s) if compile_s + train_s else None}
+          "compile_share": _compile_share(compile_s, train_s)}
 
 
 def experiment_rows(out_dir: str) -> list[dict]:
@@ -239,14 +244,14 @@ def total_row(rows: list[dict]) -> dict | None:
   total = {k: sum(row[k] for row in grids)
            for k in ("programs", "arms", "calls", "compile_s", "train_s")}
   return {**total, "experiments": len(grids),
-          "compile_share": total["compile_s"] / (total["compile_s"] + total["train_s"] or 1)}
+          "compile_share": _compile_share(total["compile_s"], total["train_s"])}
 
 
 def total_text(total: dict) -> str:
   """The printed line of total_row."""
   return (f"{total['experiments']} grid experiments: {total['programs']} programs compiled for "
           f"{total['arms']} arms, {total['calls']} calls, compile {total['compile_s']:.1f} s, "
-          f"training {total['train_s']:.1f} s ({total['compile_share']:.1%} compiling)")
+          f"training {total['train_s']:.1f} s ({total['compile_share'] or 0:.1%} compiling)")
 
 
 ROWS_HEAD = ("id      profile backend programs/arms calls runs/call compile_s  train_s "
